@@ -1,0 +1,3 @@
+from diffdash.cli import main
+
+main()

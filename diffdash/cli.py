@@ -1,0 +1,37 @@
+"""The `diffdash` command. Each command lives in diffdash/commands/; none imports torch or textual
+at module level, so `diffdash --help` answers instantly."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from diffdash import __version__
+
+COMMAND_MODULES = [
+    "diffdash.commands.train_commands",
+    "diffdash.commands.sample_command",
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="diffdash")
+def cli() -> None:
+    """diffdash: train, watch and compare diffusion models on MNIST, in the terminal.
+
+    \b
+    Start here:
+      diffdash new --epochs 1            train the coursework DDPM (live dashboard)
+      diffdash runs                      list runs
+      diffdash resume latest             continue the newest run
+    """
+
+
+for _name in COMMAND_MODULES:
+    for _command in importlib.import_module(_name).commands:
+        cli.add_command(_command)
+
+
+def main() -> None:
+    cli(prog_name="diffdash")

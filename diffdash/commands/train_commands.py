@@ -1,0 +1,196 @@
+"""`diffdash new` and `diffdash resume`: validate everything, then create the run and train."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from diffdash.commands.common import bad, config_error, find_run, runs_dir_option
+from diffdash.config import DEVICES, MODELS, PRECISIONS, ConfigError, RunConfig, parse_betas, parse_int_list
+from diffdash.store import RunDir, new_run_id, runs_root
+
+IMAGE_MODES = ("auto", "sixel", "kitty", "halfcell", "unicode")
+
+
+def training_options(f):
+    opts = [
+        click.option("--model", default="ddpm", show_default=True, help=f"Model: {', '.join(MODELS)}."),
+        click.option("--n-hidden", default="16,32,32,16", show_default=True, help="Channels of each CNN block."),
+        click.option(
+            "--norm",
+            default="chw",
+            show_default=True,
+            help="LayerNorm over (C,28,28) 'chw' (starter default) or (28,28) 'hw'.",
+        ),
+        click.option("--epochs", type=int, default=20, show_default=True),
+        click.option("--batch-size", type=int, default=128, show_default=True),
+        click.option("--lr", type=float, default=2e-4, show_default=True),
+        click.option("--betas", default="1e-4,0.02", show_default=True, help="beta1,beta2 of the linear schedule."),
+        click.option("--n-T", "n_T", type=int, default=1000, show_default=True, help="Diffusion steps."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Seed for init, shuffling, noise."),
+        click.option(
+            "--sample-seed",
+            type=int,
+            default=0,
+            show_default=True,
+            help="Seed of the fixed preview noise (same grids across epochs and runs).",
+        ),
+        click.option("--name", default=None, help="Name the run folder (default: <time>-<model>-<hex>)."),
+        click.option(
+            "--dataset",
+            default="mnist",
+            show_default=True,
+            help="mnist (full; falls back to the bundled subset offline) or mnist-small (bundled).",
+        ),
+        click.option("--data-dir", default=None, help="Folder with the MNIST idx files [env DIFFDASH_DATA]."),
+        click.option("--train-limit", type=int, default=None, help="Use only the first N training digits."),
+        click.option("--val-limit", type=int, default=None, help="Use only the first N test digits."),
+        click.option("--device", default="auto", show_default=True, help=f"One of {', '.join(DEVICES)}."),
+        click.option("--precision", default="fp32", show_default=True, help=f"One of {', '.join(PRECISIONS)}."),
+        click.option("--sample-every", type=int, default=1, show_default=True, help="Preview grid every N epochs."),
+        click.option("--sampler", default="ddim", show_default=True, help="Preview sampler: ddim or ancestral."),
+        click.option("--sample-steps", type=int, default=50, show_default=True, help="DDIM steps of previews."),
+        click.option("--checkpoint-every", type=int, default=1, show_default=True, help="Checkpoint every N epochs."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+def build_config(**kw) -> RunConfig:
+    try:
+        kw["n_hidden"] = parse_int_list(kw["n_hidden"])
+        kw["betas"] = parse_betas(kw["betas"])
+        return RunConfig(**kw).validate()
+    except ConfigError as exc:
+        raise config_error(exc) from None
+
+
+def check_device(config: RunConfig) -> None:
+    from diffdash.devices import DeviceError, check_precision, resolve_device
+
+    try:
+        check_precision(resolve_device(config.device), config.precision)
+    except DeviceError as exc:
+        raise bad("device" if "device" in str(exc) else "precision", str(exc)) from None
+
+
+def say(message: str) -> None:
+    click.secho(message, fg="yellow", err=True)
+
+
+@click.command("new")
+@training_options
+@runs_dir_option
+@click.option("--headless", is_flag=True, help="Plain progress lines instead of the dashboard.")
+@click.option(
+    "--image-mode",
+    type=click.Choice(IMAGE_MODES),
+    default="auto",
+    show_default=True,
+    help="How the dashboard draws sample grids.",
+)
+def new_command(runs_dir: Path | None, headless: bool, image_mode: str, **kw) -> None:
+    """Create a run under runs/ and train it.
+
+    \b
+    diffdash new --model ddpm --n-hidden 16,32,64,32,16 --epochs 10
+    diffdash new --epochs 1 --dataset mnist-small --headless
+    """
+    config = build_config(**kw)
+    check_device(config)
+    from diffdash.data import load_mnist
+
+    data = load_mnist(config.dataset, config.data_dir, say=say)
+    root = runs_root(runs_dir)
+    run_id = new_run_id(config.model, config.name)
+    try:
+        run = RunDir.create(root, run_id)
+    except FileExistsError:
+        raise bad("name", f"a run named {run_id!r} already exists in {root}: choose another --name") from None
+    click.echo(f"run {run.id} in {root}")
+    sys.exit(train(run, config, data=data, resume=False, headless=headless, image_mode=image_mode))
+
+
+@click.command("resume")
+@click.argument("run_ref", metavar="RUN")
+@runs_dir_option
+@click.option("--epochs", type=int, default=None, help="Train to this many epochs in all (default: as before).")
+@click.option("--headless", is_flag=True, help="Plain progress lines instead of the dashboard.")
+@click.option("--image-mode", type=click.Choice(IMAGE_MODES), default="auto", show_default=True)
+def resume_command(run_ref: str, runs_dir: Path | None, epochs: int | None, headless: bool, image_mode: str) -> None:
+    """Continue a run from its last checkpoint (after a stop or a crash).
+
+    \b
+    diffdash resume latest
+    diffdash resume 20261128-143012-ddpm-3f2a --epochs 40
+    """
+    run = find_run(runs_dir, run_ref)
+    try:
+        config = RunConfig.from_dict(run.read_config())
+    except (OSError, ValueError, TypeError) as exc:
+        raise click.BadParameter(f"run {run.id} has no readable config.json ({exc})", param_hint="RUN") from None
+    try:
+        state = run.read_status().get("state")
+    except (OSError, ValueError):
+        state = None
+    if state == "running":
+        raise click.BadParameter(f"run {run.id} is still running (its process is alive)", param_hint="RUN")
+    if not run.last_checkpoint.is_file():
+        raise click.BadParameter(f"run {run.id} has no checkpoint to resume from", param_hint="RUN")
+    if epochs is not None:
+        if epochs < 1:
+            raise bad("epochs", f"epochs must be at least 1, got {epochs}")
+        config.epochs = epochs
+    check_device(config)
+    from diffdash.data import load_mnist
+
+    data = load_mnist(config.dataset, config.data_dir, say=say)
+    click.echo(f"resuming {run.id}")
+    sys.exit(train(run, config, data=data, resume=True, headless=headless, image_mode=image_mode))
+
+
+def train(run: RunDir, config: RunConfig, *, data, resume: bool, headless: bool, image_mode: str) -> int:
+    """Train in this process; returns the exit code (0 finished or stopped, 1 failed)."""
+    if not headless:
+        try:
+            from diffdash.ui.train_app import run_training_app
+        except ImportError:
+            headless = True
+        else:
+            state = run_training_app(run, config, data=data, resume=resume, image_mode=image_mode)
+            return 1 if state == "failed" else 0
+    return train_headless(run, config, data=data, resume=resume)
+
+
+def train_headless(run: RunDir, config: RunConfig, *, data, resume: bool) -> int:
+    from diffdash.engine import Controls, Engine
+    from diffdash.progress import HeadlessPrinter
+
+    controls = Controls()
+    printer = HeadlessPrinter()
+
+    def on_signal(signum, _frame):
+        if controls.stop.is_set():
+            raise KeyboardInterrupt
+        printer.console.print("[yellow]stopping after this step (again to abort)…[/]")
+        controls.stop.set()
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        engine = Engine(run, config, listeners=[printer], say=say, data=data, controls=controls)
+        state = engine.run(resume=resume)
+    finally:
+        printer.close()
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+    if state == "stopped":
+        click.echo(f"stopped; continue with: diffdash resume {run.id}")
+    return 1 if state == "failed" else 0
+
+
+commands = [new_command, resume_command]

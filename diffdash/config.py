@@ -1,0 +1,138 @@
+"""The resolved configuration of a run: one dataclass, validated before anything is created."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+MODELS = ("ddpm",)
+DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("fp32", "bf16")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+class ConfigError(ValueError):
+    """A bad value in a config; `param` names the option it came from."""
+
+    def __init__(self, param: str, message: str):
+        super().__init__(message)
+        self.param = param
+
+
+@dataclass
+class RunConfig:
+    model: str = "ddpm"
+    n_hidden: list[int] = field(default_factory=lambda: [16, 32, 32, 16])
+    norm: str = "chw"
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 2e-4
+    betas: list[float] = field(default_factory=lambda: [1e-4, 0.02])
+    n_T: int = 1000
+    seed: int = 0
+    sample_seed: int = 0
+    dataset: str = "mnist"
+    data_dir: str | None = None
+    train_limit: int | None = None
+    val_limit: int | None = None
+    device: str = "auto"
+    precision: str = "fp32"
+    sample_every: int = 1
+    sampler: str = "ddim"
+    sample_steps: int = 50
+    checkpoint_every: int = 1
+    name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def validate(self) -> RunConfig:
+        from diffdash.data import DATASETS
+
+        if self.model not in MODELS:
+            raise ConfigError("model", f"unknown model {self.model!r}: choose one of {', '.join(MODELS)}")
+        check_n_hidden(self.n_hidden)
+        if self.norm not in ("chw", "hw"):
+            raise ConfigError("norm", f"unknown norm {self.norm!r}: choose chw or hw")
+        for name in ("epochs", "batch_size", "n_T", "sample_every", "sample_steps", "checkpoint_every"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(name, f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        for name in ("train_limit", "val_limit"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(name, f"{name.replace('_', '-')} must be at least 1, got {value}")
+        if not self.lr > 0:
+            raise ConfigError("lr", f"lr must be positive, got {self.lr}")
+        b1, b2 = check_betas(self.betas)
+        self.betas = [b1, b2]
+        if self.dataset not in DATASETS:
+            raise ConfigError("dataset", f"unknown dataset {self.dataset!r}: choose one of {', '.join(DATASETS)}")
+        if self.device not in DEVICES:
+            raise ConfigError("device", f"unknown device {self.device!r}: choose one of {', '.join(DEVICES)}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError("precision", f"unknown precision {self.precision!r}: choose fp32 or bf16")
+        if self.model == "ddpm" and self.sampler not in ("ancestral", "ddim"):
+            raise ConfigError("sampler", f"unknown sampler {self.sampler!r} for ddpm: choose ancestral or ddim")
+        if self.name is not None:
+            check_name(self.name)
+        return self
+
+
+def parse_int_list(text: str, what: str = "n-hidden") -> list[int]:
+    """'16,32,64' -> [16, 32, 64], with a message that names the bad entry."""
+    if not text or not text.strip():
+        raise ConfigError(what, f"{what} is empty: give channel counts like 16,32,32,16")
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            raise ConfigError(what, f"{what} {text!r} has an empty entry: give channel counts like 16,32,32,16")
+        try:
+            out.append(int(part))
+        except ValueError:
+            raise ConfigError(what, f"{what} entry {part!r} is not a whole number: give e.g. 16,32,32,16") from None
+    return check_n_hidden(out)
+
+
+def check_n_hidden(values: list[int]) -> list[int]:
+    if not values:
+        raise ConfigError("n_hidden", "n-hidden is empty: give channel counts like 16,32,32,16")
+    for v in values:
+        if int(v) < 1:
+            raise ConfigError("n_hidden", f"n-hidden entry {v} must be a positive channel count (e.g. 16,32,32,16)")
+    return [int(v) for v in values]
+
+
+def parse_betas(text: str) -> list[float]:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2:
+        raise ConfigError("betas", f"betas {text!r} must be two numbers 'beta1,beta2', e.g. 1e-4,0.02")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise ConfigError("betas", f"betas {text!r} must be two numbers 'beta1,beta2', e.g. 1e-4,0.02") from None
+    b1, b2 = check_betas(values)
+    return [b1, b2]
+
+
+def check_betas(values: list[float]) -> tuple[float, float]:
+    b1, b2 = float(values[0]), float(values[1])
+    if not (0 < b1 < b2 < 1):
+        raise ConfigError("betas", f"betas {b1:g},{b2:g} must satisfy 0 < beta1 < beta2 < 1 (e.g. 1e-4,0.02)")
+    return b1, b2
+
+
+def check_name(name: str) -> str:
+    if "/" in name or "\\" in name or ".." in name or not NAME_RE.match(name):
+        raise ConfigError(
+            "name",
+            f"run name {name!r} is not allowed: use letters, digits, '.', '_' or '-' "
+            "(no '/', no '..', at most 80 characters)",
+        )
+    return name

@@ -1,0 +1,21 @@
+"""Diffusion processes: a schedule or degradation plus a loss and samplers over one network."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from diffdash.config import RunConfig
+    from diffdash.diffusion.base import Process
+
+
+def build_process(config: RunConfig, device: str) -> Process:
+    if config.model == "ddpm":
+        from diffdash.diffusion.ddpm import DDPM
+
+        return DDPM(betas=(config.betas[0], config.betas[1]), n_T=config.n_T, device=device)
+    raise ValueError(f"unknown model {config.model!r}")
+
+
+def samplers_for(model: str) -> tuple[str, ...]:
+    return {"ddpm": ("ancestral", "ddim")}.get(model, ())

@@ -1,0 +1,1 @@
+"""Networks: the coursework starter's CNN (time-conditioned, image in, image out)."""
