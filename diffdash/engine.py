@@ -138,6 +138,8 @@ class Engine:
         self.val_x = to_tensor(test, self.device)
         self.net = build_network(cfg).to(self.device)
         self.process = build_process(cfg, self.device)
+        if hasattr(self.process, "attach_data"):
+            self.process.attach_data(self.train_x, self.val_x)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
         self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.steps_per_epoch = math.ceil(len(self.train_x) / cfg.batch_size)
@@ -217,10 +219,20 @@ class Engine:
                     seed=cfg.sample_seed,
                     should_stop=self.controls.should_stop,
                 )
+                variants = {}
+                if hasattr(self.process, "preview_variants"):
+                    variants = self.process.preview_variants(
+                        self.net, PREVIEW_N, seed=cfg.sample_seed, should_stop=self.controls.should_stop
+                    )
         finally:
             self.net.train()
-        target = self.run_dir.sample_path(epoch, self.step if mid_epoch else None)
-        path = save_grid(x.float(), target, nrow=4) if self.write else None
+        step = self.step if mid_epoch else None
+        path = save_grid(x.float(), self.run_dir.sample_path(epoch, step), nrow=4) if self.write else None
+        for variant, images in variants.items():
+            if self.write:
+                target = self.run_dir.sample_path(epoch, step, variant)
+                target.parent.mkdir(exist_ok=True)
+                save_grid(images.float(), target, nrow=4)
         self.emit(
             {
                 "event": "sample",
@@ -269,6 +281,8 @@ class Engine:
                 pass
         self.status.update(best_val=self.best_val, best_epoch=self.best_epoch, last_val=self.last_val)
         self.set_status()
+        if not resume and self.write and hasattr(self.process, "forward_strip"):
+            save_grid(self.process.forward_strip(self.val_x[:1]).float(), self.run_dir.samples_dir / "forward.png")
         self.emit(
             {
                 "event": "resumed" if resume else "start",

@@ -153,14 +153,23 @@ class RunDir:
         return time.time() - float(status.get("heartbeat", 0)) < STALE_HEARTBEAT_S
 
     # samples ----------------------------------------------------------------------------------
-    def sample_path(self, epoch: int, step: int | None = None) -> Path:
+    def sample_path(self, epoch: int, step: int | None = None, variant: str | None = None) -> Path:
         """epoch_0003.png at an epoch's end; epoch_0003_step_000812.png for a grid asked for mid-epoch."""
         suffix = f"_step_{step:06d}" if step is not None else ""
-        return self.samples_dir / f"epoch_{epoch:04d}{suffix}.png"
+        folder = self.samples_dir / variant if variant else self.samples_dir
+        return folder / f"epoch_{epoch:04d}{suffix}.png"
 
-    def samples(self) -> list[tuple[int, Path]]:
+    def sample_variants(self) -> list[str]:
+        """Extra grid kinds a process writes beside the main previews (samples/<variant>/epoch_*.png)."""
+        if not self.samples_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.samples_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def samples(self, variant: str | None = None) -> list[tuple[int, Path]]:
+        """Preview grids as (epoch, path), oldest first; `variant` picks a subfolder of samples/."""
+        folder = self.samples_dir / variant if variant else self.samples_dir
         out = []
-        for p in sorted(self.samples_dir.glob("epoch_*.png")):
+        for p in sorted(folder.glob("epoch_*.png")):
             try:
                 out.append((int(p.stem.split("_")[1]), p))
             except (IndexError, ValueError):

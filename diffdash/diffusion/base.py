@@ -38,6 +38,14 @@ class Process(Protocol):
     ) -> torch.Tensor: ...
 
 
+# Optional hooks a process may define (the engine calls them when present):
+#   attach_data(train_x, val_x)                    held-out digits, e.g. for reconstructions
+#   preview_variants(net, n, seed, should_stop)    -> {variant: images}: extra grids beside each preview,
+#                                                     written to samples/<variant>/epoch_XXXX.png
+#   forward_strip(x0)                              -> images (k, 1, 28, 28): one digit along t, for
+#                                                     samples/forward.png, written once at the start
+
+
 def check_stop(should_stop: StopCheck | None) -> None:
     if should_stop is not None and should_stop():
         raise SamplingStopped()
