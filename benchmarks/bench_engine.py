@@ -126,7 +126,6 @@ def run_engine(src: Path | None, n_hidden, limit: int | None, precision: str, ou
     ).validate()
     events: dict[str, dict] = {}
     run = RunDir.create(out, f"engine-{precision}")
-    t0 = time.perf_counter()
     Engine(
         run, config, data=data, listeners=[lambda e: events.setdefault(e["event"], {**e, "at": time.perf_counter()})]
     ).run()

@@ -12,6 +12,11 @@ from diffdash import __version__
 COMMAND_MODULES = [
     "diffdash.commands.train_commands",
     "diffdash.commands.sample_command",
+    "diffdash.commands.eval_command",
+    "diffdash.commands.watch_command",
+    "diffdash.commands.runs_commands",
+    "diffdash.commands.compare_commands",
+    "diffdash.commands.report_command",
 ]
 
 

@@ -6,9 +6,11 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-MODELS = ("ddpm",)
+MODELS = ("ddpm", "cold")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("fp32", "bf16")
+COLD_SAMPLERS = ("direct", "alg1", "alg2")
+PREVIEW_WEIGHTS = ("auto", "ema", "raw")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 
 
@@ -43,6 +45,26 @@ class RunConfig:
     sample_steps: int = 50
     checkpoint_every: int = 1
     name: str | None = None
+    # sample quality (issue 6): EMA weights, evaluation during training, per-epoch weight snapshots
+    ema: float | None = None
+    preview_weights: str = "auto"
+    eval_every: int | None = None
+    eval_n: int | None = None
+    keep_snapshots: bool = False
+    # cold diffusion (issue 5): degradation and its options, restorer loss, generation prior
+    degradation: str = "blur"
+    kernel_size: int = 11
+    kernel_std: float = 7.0
+    blur_schedule: str = "constant"
+    padding: str = "circular"
+    mask_std: float = 12.0
+    mask_place: str = "centre"
+    pixelate_min: int = 4
+    fade_to: str = "black"
+    loss: str = "l1"
+    prior_t: int | None = None
+    prior_components: int = 10
+    gen_noise: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,7 +103,66 @@ class RunConfig:
             raise ConfigError("sampler", f"unknown sampler {self.sampler!r} for ddpm: choose ancestral or ddim")
         if self.name is not None:
             check_name(self.name)
+        self.validate_quality()
+        if self.model == "cold":
+            self.validate_cold()
         return self
+
+    def validate_cold(self) -> None:
+        """The cold-diffusion options (issue 5); names and ranges without importing torch."""
+        from diffdash.degradations import names
+
+        def choose(param: str, value: str, allowed: tuple, what: str) -> None:
+            if value not in allowed:
+                shown = ", ".join(map(str, allowed))
+                raise ConfigError(param, f"unknown {what} {value!r}: choose one of {shown}")
+
+        choose("degradation", self.degradation, names(), "degradation")
+        choose("sampler", self.sampler, COLD_SAMPLERS, "sampler for cold")
+        choose("loss", self.loss, ("l1", "l2"), "loss")
+        choose("blur_schedule", self.blur_schedule, ("constant", "growing", "linear"), "blur schedule")
+        choose("padding", self.padding, ("circular", "reflect", "zero"), "padding")
+        choose("mask_place", self.mask_place, ("centre", "random"), "mask place")
+        choose("fade_to", self.fade_to, ("black", "mean"), "fade target")
+        k = self.kernel_size
+        if not (isinstance(k, int) and 1 <= k <= 27 and k % 2 == 1):
+            raise ConfigError("kernel_size", f"kernel size must be an odd whole number from 1 to 27, got {k}")
+        if not self.kernel_std > 0:
+            raise ConfigError("kernel_std", f"kernel std (σ) must be positive, got {self.kernel_std}")
+        if not 0 < self.mask_std <= 56:
+            raise ConfigError("mask_std", f"mask std must lie in (0, 56] pixels, got {self.mask_std}")
+        if self.pixelate_min not in (1, 2, 4, 7, 14):
+            raise ConfigError("pixelate_min", f"pixelate size must be one of 1, 2, 4, 7, 14, got {self.pixelate_min}")
+        if self.prior_t is not None and not 1 <= self.prior_t <= self.n_T:
+            raise ConfigError("prior_t", f"prior t must lie in 1..n-T ({self.n_T}), got {self.prior_t}")
+        if self.prior_components < 1:
+            raise ConfigError("prior_components", f"prior components must be at least 1, got {self.prior_components}")
+        if not self.gen_noise >= 0:
+            raise ConfigError("gen_noise", f"gen noise must be zero or positive, got {self.gen_noise}")
+
+    def validate_quality(self) -> None:
+        """The EMA / evaluation options (issue 6)."""
+        if self.ema is not None and not 0.0 < self.ema < 1.0:
+            raise ConfigError("ema", f"ema decay must lie strictly between 0 and 1 (e.g. 0.999), got {self.ema}")
+        if self.preview_weights not in PREVIEW_WEIGHTS:
+            raise ConfigError(
+                "preview_weights",
+                f"unknown preview weights {self.preview_weights!r}: choose one of {', '.join(PREVIEW_WEIGHTS)}",
+            )
+        if self.preview_weights == "ema" and self.ema is None:
+            raise ConfigError("preview_weights", "preview weights 'ema' need an EMA: pass --ema DECAY (e.g. 0.999)")
+        for name in ("eval_every", "eval_n"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(name, f"{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.eval_n is not None and self.eval_n < 2:
+            raise ConfigError("eval_n", f"eval-n must be at least 2 (FID needs a covariance), got {self.eval_n}")
+
+    def weights_used(self) -> str:
+        """Which weights previews and --eval-every use: 'ema' or 'raw'."""
+        if self.preview_weights == "auto":
+            return "ema" if self.ema is not None else "raw"
+        return self.preview_weights
 
 
 def parse_int_list(text: str, what: str = "n-hidden") -> list[int]:

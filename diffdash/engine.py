@@ -25,6 +25,7 @@ from diffdash.data import MnistData, load_mnist, to_tensor
 from diffdash.devices import autocast, check_precision, resolve_device
 from diffdash.diffusion import build_process
 from diffdash.diffusion.base import SamplingStopped
+from diffdash.ema import EMA
 from diffdash.images import save_grid
 from diffdash.models.cnn import CNN, count_parameters
 from diffdash.store import RunDir, process_identity
@@ -141,6 +142,12 @@ class Engine:
         if hasattr(self.process, "attach_data"):
             self.process.attach_data(self.train_x, self.val_x)
         self.opt = torch.optim.Adam(self.net.parameters(), lr=cfg.lr)
+        self.ema = EMA(self.net, cfg.ema) if cfg.ema is not None else None
+        self.quality = None
+        if cfg.eval_every is not None:
+            from diffdash.metrics.in_training import TrainingEval
+
+            self.quality = TrainingEval(cfg, self.data, len(self.train_x), self.say)
         self.gen = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.steps_per_epoch = math.ceil(len(self.train_x) / cfg.batch_size)
         self.epoch, self.step, self.images = 0, 0, 0
@@ -158,6 +165,8 @@ class Engine:
         ck = load_checkpoint(self.run_dir.last_checkpoint, self.device)
         self.net.load_state_dict(ck["model"])
         self.opt.load_state_dict(ck["optimizer"])
+        if self.ema is not None and ck.get("ema") is not None:
+            self.ema.load_state_dict(ck["ema"])
         self.gen.set_state(ck["generator"])
         self.epoch, self.step, self.images = ck["epoch"], ck["step"], ck["images"]
         self.batch = ck["batch"]
@@ -188,6 +197,7 @@ class Engine:
             {
                 "model": self.net.state_dict(),
                 "optimizer": self.opt.state_dict(),
+                "ema": self.ema.state_dict() if self.ema is not None else None,
                 "generator": self.gen.get_state(),
                 "epoch": self.epoch,
                 "step": self.step,
@@ -206,13 +216,47 @@ class Engine:
         self.flush()
         self.emit({"event": "checkpoint", "path": "checkpoints/last.pt"})
 
+    def sampling_net(self) -> torch.nn.Module:
+        """The weights previews and --eval-every sample from: the EMA copy or the trained net."""
+        return self.ema.module if self.ema is not None and self.config.weights_used() == "ema" else self.net
+
+    def snapshot(self, epoch: int) -> None:
+        """--keep-snapshots: this epoch's weights only (model + EMA), for `diffdash eval --epoch N`."""
+        if not self.write:
+            return
+        save_checkpoint(
+            self.run_dir.checkpoints_dir / f"epoch_{epoch:04d}.pt",
+            {
+                "model": self.net.state_dict(),
+                "ema": self.ema.state_dict() if self.ema is not None else None,
+                "epoch": self.epoch,
+                "step": self.step,
+                "images": self.images,
+                "time": self.elapsed(),
+                "config": self.config.to_dict(),
+            },
+        )
+
+    def evaluate(self) -> None:
+        """--eval-every: FID (MNIST classifier), digit histogram and confidence of fresh samples."""
+        net = self.sampling_net()
+        net.eval()
+        try:
+            event = self.quality.evaluate(
+                self.process, net, self.config.weights_used(), should_stop=self.controls.should_stop
+            )
+        finally:
+            self.net.train()
+        self.emit(event)
+
     def preview(self, epoch: int, mid_epoch: bool = False) -> None:
         cfg = self.config
-        self.net.eval()
+        net = self.sampling_net()
+        net.eval()
         try:
             with autocast(self.device, cfg.precision):
                 x = self.process.sample(
-                    self.net,
+                    net,
                     PREVIEW_N,
                     sampler=cfg.sampler,
                     steps=cfg.sample_steps,
@@ -222,7 +266,7 @@ class Engine:
                 variants = {}
                 if hasattr(self.process, "preview_variants"):
                     variants = self.process.preview_variants(
-                        self.net, PREVIEW_N, seed=cfg.sample_seed, should_stop=self.controls.should_stop
+                        net, PREVIEW_N, seed=cfg.sample_seed, should_stop=self.controls.should_stop
                     )
         finally:
             self.net.train()
@@ -239,6 +283,7 @@ class Engine:
                 "path": f"samples/{path.name}" if path else None,
                 "sampler": cfg.sampler,
                 "sample_steps": cfg.sample_steps,
+                "weights": cfg.weights_used(),
             }
         )
 
@@ -282,7 +327,8 @@ class Engine:
         self.status.update(best_val=self.best_val, best_epoch=self.best_epoch, last_val=self.last_val)
         self.set_status()
         if not resume and self.write and hasattr(self.process, "forward_strip"):
-            save_grid(self.process.forward_strip(self.val_x[:1]).float(), self.run_dir.samples_dir / "forward.png")
+            strip = self.process.forward_strip(self.val_x[:1]).float()
+            save_grid(strip, self.run_dir.samples_dir / "forward.png", nrow=len(strip))
         self.emit(
             {
                 "event": "resumed" if resume else "start",
@@ -352,8 +398,12 @@ class Engine:
             )
             self.set_status(best_val=self.best_val, best_epoch=self.best_epoch, last_val=val)
             del self._epoch_t0
+            if cfg.keep_snapshots:
+                self.snapshot(epoch)
             if epoch % cfg.sample_every == 0 or epoch == cfg.epochs:
                 self.preview(epoch)
+            if self.quality is not None and self.quality.due(epoch):
+                self.evaluate()
             if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
                 self.checkpoint()
 
@@ -374,6 +424,8 @@ class Engine:
         if not math.isfinite(value):
             raise NonFiniteLoss(f"loss became {value} at step {self.step + 1} (epoch {epoch})")
         self.opt.step()
+        if self.ema is not None:
+            self.ema.update(self.net)
         self.batch += 1
         self.step += 1
         self.images += len(x)

@@ -49,7 +49,7 @@ class HeadlessPrinter:
         kind = e["event"]
         if kind in ("start", "resumed"):
             self.epochs, self.steps_per_epoch = e["epochs"], e["steps_per_epoch"]
-            verb = f"resuming after epoch {e['epoch']}" if kind == "resumed" else "training"
+            verb = f"resuming at step {e['step']} (epoch {e['epoch']})" if kind == "resumed" else "training"
             self.console.print(
                 f"[bold]{verb}[/], {self.epochs} epochs: {e['n_train']:,} images, "
                 f"{e['steps_per_epoch']} steps an epoch, {e['parameters']:,} parameters on {e['device']}"
@@ -68,6 +68,13 @@ class HeadlessPrinter:
         elif kind == "sample":
             self.close()
             self.console.print(f"           grid {e['path']}")
+        elif kind == "eval":
+            self.close()
+            hist = " ".join(str(c) for c in e["histogram"])
+            self.console.print(
+                f"           FID (MNIST classifier) {e['fid']:.2f}  confidence {e['confidence']:.3f}"
+                f"  digits 0-9: {hist}  ({e['n']} samples, {e['weights']} weights, {e.get('seconds', 0):.1f} s)"
+            )
         elif kind in ("finished", "stopped", "failed"):
             self.close()
             colour = {"finished": "green", "stopped": "yellow", "failed": "red"}[kind]

@@ -245,3 +245,40 @@ def _display_name(run: RunDir) -> str | None:
         return read_json(run.config_path).get("name")
     except (OSError, ValueError, AttributeError):
         return None
+
+
+# run management (issue 4): notes, display names, the trash ------------------------------------
+TRASH = ".trash"
+NOTES_FILE = "notes.md"
+
+
+def trash_dir(root: str | Path) -> Path:
+    """Where `diffdash rm` moves runs: a dot-folder inside the runs folder, so listings skip it."""
+    return Path(root) / TRASH
+
+
+def notes_path(run: RunDir) -> Path:
+    return run.path / NOTES_FILE
+
+
+def append_note(run: RunDir, text: str, now: float | None = None) -> None:
+    """Append one dated note; appending (never rewriting) means no earlier note can be lost."""
+    stamp = datetime.fromtimestamp(now or time.time()).strftime("%Y-%m-%d %H:%M:%S")
+    with open(notes_path(run), "a", encoding="utf-8") as f:
+        f.write(f"- {stamp}  {text.strip()}\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_notes(run: RunDir) -> str:
+    try:
+        return notes_path(run).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def set_display_name(run: RunDir, name: str | None) -> None:
+    """Rename a run by its config's "name" (the folder never moves, so a live writer is unaffected)."""
+    config = run.read_config()
+    config["name"] = name
+    run.write_config(config)

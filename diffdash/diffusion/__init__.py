@@ -14,8 +14,12 @@ def build_process(config: RunConfig, device: str) -> Process:
         from diffdash.diffusion.ddpm import DDPM
 
         return DDPM(betas=(config.betas[0], config.betas[1]), n_T=config.n_T, device=device)
+    if config.model == "cold":
+        from diffdash.diffusion.cold import ColdDiffusion
+
+        return ColdDiffusion(config, device)
     raise ValueError(f"unknown model {config.model!r}")
 
 
 def samplers_for(model: str) -> tuple[str, ...]:
-    return {"ddpm": ("ancestral", "ddim")}.get(model, ())
+    return {"ddpm": ("ancestral", "ddim"), "cold": ("direct", "alg1", "alg2")}.get(model, ())

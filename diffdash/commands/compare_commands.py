@@ -1,0 +1,133 @@
+"""`diffdash compare` (the Textual app), `diffdash diff` (config differences as text) and `diffdash export`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from diffdash.commands.common import find_run, runs_dir_option
+
+IMAGE_MODES = ("auto", "sixel", "kitty", "halfcell", "unicode")
+STEP_COLUMNS = ("run", "epoch", "step", "images", "time", "loss")
+
+
+def find_runs(runs_dir: Path | None, refs: tuple[str, ...], least: int = 1) -> list:
+    """Resolve every reference (exit 2 on the first bad one); the same run named twice is refused."""
+    if len(refs) < least:
+        raise click.UsageError(f"give at least {least} runs, got {len(refs)}")
+    runs = [find_run(runs_dir, ref) for ref in refs]
+    seen: dict[Path, str] = {}
+    for ref, run in zip(refs, runs, strict=True):
+        if run.path in seen:
+            raise click.BadParameter(f"{ref!r} and {seen[run.path]!r} are the same run ({run.id})", param_hint="RUN")
+        seen[run.path] = ref
+    return runs
+
+
+@click.command("diff")
+@click.argument("run_refs", metavar="RUN RUN [RUN...]", nargs=-1, required=True)
+@runs_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print {key: [value per run]} as JSON.")
+def diff_command(run_refs: tuple[str, ...], runs_dir: Path | None, as_json: bool) -> None:
+    """Print only the config values that differ between runs (parameter counts included).
+
+    \b
+    diffdash diff 1 2
+    diffdash diff small wide --json
+    """
+    from diffdash.comparison import config_diff, format_value, read_config_safe, run_label
+
+    runs = find_runs(runs_dir, run_refs, least=2)
+    configs = [read_config_safe(r) for r in runs]
+    labels = [run_label(r, c) for r, c in zip(runs, configs, strict=True)]
+    rows = config_diff(configs)
+    if as_json:
+        click.echo(json.dumps({"runs": labels, "differences": dict(rows)}, indent=2))
+        return
+    if not rows:
+        click.echo(f"no differences in config between {', '.join(labels)}")
+        return
+    table = [["", *labels]] + [[key, *(format_value(v) for v in values)] for key, values in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+@click.command("export")
+@click.argument("run_refs", metavar="RUN...", nargs=-1, required=True)
+@runs_dir_option
+@click.option("--csv", "fmt", flag_value="csv", default=True, help="Comma-separated values (the default).")
+@click.option("--json", "fmt", flag_value="json", help="A JSON list of row objects.")
+@click.option("--steps", is_flag=True, help="One row per training step (the step loss) instead of per epoch.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write (default: standard output).",
+)
+def export_command(
+    run_refs: tuple[str, ...], runs_dir: Path | None, fmt: str, steps: bool, output: Path | None
+) -> None:
+    """Export runs' metrics as one tidy table: a row per epoch (or per step), a column per measure.
+
+    \b
+    diffdash export latest > metrics.csv
+    diffdash export 1 2 --json -o both.json
+    Columns: run, epoch, step, images, time, train_loss, val_loss, seconds, images_per_s, fid.
+    """
+    from diffdash.comparison import EPOCH_COLUMNS, epoch_rows, rows_to_csv, run_label
+
+    runs = find_runs(runs_dir, run_refs)
+    rows: list[dict] = []
+    for run in runs:
+        rows += step_rows(run, run_label(run)) if steps else epoch_rows(run)
+    columns = STEP_COLUMNS if steps else EPOCH_COLUMNS
+    text = json.dumps(rows, indent=1) + "\n" if fmt == "json" else rows_to_csv(rows, columns)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    from diffdash.fsutil import atomic_write
+
+    atomic_write(output, lambda f: f.write(text.encode()))
+    click.echo(f"wrote {len(rows)} rows to {output}", err=True)
+
+
+def step_rows(run, label: str) -> list[dict]:
+    return [
+        {"run": label, **{k: e.get(k) for k in STEP_COLUMNS[1:5]}, "loss": e.get("loss")}
+        for e in run.events()
+        if e.get("event") == "step"
+    ]
+
+
+@click.command("compare")
+@click.argument("run_refs", metavar="RUN RUN [RUN...]", nargs=-1, required=True)
+@runs_dir_option
+@click.option(
+    "--image-mode",
+    type=click.Choice(IMAGE_MODES),
+    default="auto",
+    show_default=True,
+    help="How sample grids are drawn.",
+)
+def compare_command(run_refs: tuple[str, ...], runs_dir: Path | None, image_mode: str) -> None:
+    """Compare runs side by side: loss curves overlaid, config diff, summary, sample grids per epoch.
+
+    \b
+    diffdash compare 1 2
+    diffdash compare small wide latest
+    Keys: t train/val/both, l log scale, m smoothing on/off, [ ] smoothing strength (debiased EMA),
+    a x-axis (epoch / images seen / training time), ←/→ epoch of all grids, 1 curves, 2 samples, q quit.
+    Each run keeps one colour (by its place in the command line); runs still training refresh as they go.
+    """
+    runs = find_runs(runs_dir, run_refs, least=2)
+    from diffdash.ui.compare_app import run_compare
+
+    run_compare(runs, image_mode=image_mode)
+
+
+commands = [compare_command, diff_command, export_command]

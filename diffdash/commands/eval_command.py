@@ -1,0 +1,182 @@
+"""`diffdash eval`: sample quality as numbers, appended to the run's metrics as an eval event.
+
+FID here is measured in the feature space of diffdash's own MNIST classifier ("FID (MNIST classifier)"),
+not Inception's; figures compare between runs and epochs evaluated with the same classifier and n.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from diffdash.commands.common import bad, find_run, runs_dir_option
+
+BAR_WIDTH = 30
+
+
+def ensure_classifier(data: Any, data_dir: str | None, console: Any = None) -> Any:
+    """The cached classifier of `data`, trained first (with a progress bar on stderr) if missing."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from diffdash.metrics.classifier import cache_path, get_classifier, load_classifier
+
+    console = console or Console(stderr=True)
+    path = cache_path(data.info.get("name", "mnist"), data_dir)
+    if path.is_file():
+        try:
+            clf = load_classifier(path)
+            if clf.info.get("n_train") == len(data.train_images):
+                return clf
+        except (OSError, ValueError, RuntimeError, KeyError):
+            pass
+    columns = (TextColumn("classifier"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"))
+    with Progress(*columns, TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("", total=None, loss="-")
+
+        def progress(done: int, total: int, loss: float) -> None:
+            bar.update(task, completed=done, total=total, loss=f"{loss:.3f}")
+
+        return get_classifier(data, data_dir, progress=progress, say=lambda m: console.print(f"[yellow]{m}[/]"))
+
+
+def pick_checkpoint(run: Any, epoch: int | None, checkpoint: Path | None) -> Path:
+    """--checkpoint F, or the weights of epoch N (a --keep-snapshots file or last.pt), or last.pt."""
+    if checkpoint is not None:
+        if not checkpoint.is_file():
+            raise bad("checkpoint", f"no checkpoint file at {checkpoint}")
+        return checkpoint
+    if epoch is None:
+        if not run.last_checkpoint.is_file():
+            raise click.BadParameter(f"run {run.id} has no checkpoint yet", param_hint="RUN")
+        return run.last_checkpoint
+    snapshot = run.checkpoints_dir / f"epoch_{epoch:04d}.pt"
+    if snapshot.is_file():
+        return snapshot
+    available = sorted(int(p.stem.split("_")[1]) for p in run.checkpoints_dir.glob("epoch_*.pt"))
+    if run.last_checkpoint.is_file():
+        from diffdash.checkpoint import load_checkpoint
+
+        last_epoch = load_checkpoint(run.last_checkpoint).get("epoch")
+        if last_epoch == epoch:
+            return run.last_checkpoint
+        available = sorted({*available, last_epoch})
+    have = ", ".join(map(str, available)) or "none"
+    raise bad(
+        "epoch",
+        f"run {run.id} has no weights for epoch {epoch}: epochs available: {have} "
+        "(train with --keep-snapshots to keep every epoch's weights)",
+    )
+
+
+def print_figures(event: dict[str, Any], reference: float | None, table: dict | None) -> None:
+    from diffdash.metrics.fid import FID_LABEL
+    from diffdash.metrics.histogram import histogram_entropy
+    from diffdash.metrics.recon import format_table
+
+    click.echo(f"{FID_LABEL}  {event['fid']:.3f}", nl=False)
+    click.echo(f"   (real training digits, same n: {reference:.3f})" if reference is not None else "")
+    click.echo(f"mean confidence  {event['confidence']:.3f}")
+    hist = event["histogram"]
+    top = max(max(hist), 1)
+    for digit, count in enumerate(hist):
+        click.echo(f"  {digit} {'█' * round(BAR_WIDTH * count / top):<{BAR_WIDTH}} {count}")
+    click.echo(f"digit entropy  {histogram_entropy(hist):.2f} bits (3.32 = all ten digits equally)")
+    if table:
+        click.echo("reconstructions against the originals:\n" + format_table(table))
+
+
+@click.command("eval")
+@click.argument("run_ref", metavar="RUN")
+@runs_dir_option
+@click.option("--epoch", type=int, default=None, help="Evaluate the weights of this epoch (see --keep-snapshots).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A checkpoint file.")
+@click.option("-n", "n", type=int, default=1000, show_default=True, help="How many samples to score.")
+@click.option("--sampler", default=None, help="Sampler (default: the run's preview sampler).")
+@click.option("--steps", type=int, default=None, help="Sampling steps for ddim (default: the run's).")
+@click.option("--ema/--no-ema", "ema", default=None, help="Use the EMA weights [default: EMA if the run kept one].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling noise.")
+@click.option("--device", default="auto", show_default=True)
+@click.option("--data-dir", default=None, help="MNIST folder and classifier cache [default: the run's; DIFFDASH_DATA].")
+@click.option("--no-write", is_flag=True, help="Only print; do not append the eval event to the run.")
+def eval_command(
+    run_ref: str,
+    runs_dir: Path | None,
+    epoch: int | None,
+    checkpoint: Path | None,
+    n: int,
+    sampler: str | None,
+    steps: int | None,
+    ema: bool | None,
+    seed: int,
+    device: str,
+    data_dir: str | None,
+    no_write: bool,
+) -> None:
+    """Score a run's samples: FID (MNIST classifier), digit histogram, confidence.
+
+    \b
+    diffdash eval latest -n 1000 --sampler ddim --steps 50
+    diffdash eval my-run --epoch 5 --no-ema
+    """
+    run = find_run(runs_dir, run_ref)
+    if epoch is not None and checkpoint is not None:
+        raise click.UsageError("give --epoch or --checkpoint, not both")
+    if n < 2:
+        raise bad("n", f"-n must be at least 2 (FID needs a covariance), got {n}")
+    if steps is not None and steps < 1:
+        raise bad("steps", f"--steps must be at least 1, got {steps}")
+    if epoch is not None and epoch < 1:
+        raise bad("epoch", f"--epoch must be at least 1, got {epoch}")
+    from diffdash.config import RunConfig
+    from diffdash.diffusion import samplers_for
+
+    try:
+        config = RunConfig.from_dict(run.read_config())
+    except (OSError, ValueError, TypeError) as exc:
+        raise click.BadParameter(f"run {run.id} has no readable config.json ({exc})", param_hint="RUN") from None
+    sampler = sampler or config.sampler
+    if sampler not in samplers_for(config.model):
+        raise bad("sampler", f"unknown sampler {sampler!r}: choose one of {', '.join(samplers_for(config.model))}")
+    steps = steps or config.sample_steps
+    path = pick_checkpoint(run, epoch, checkpoint)
+    from diffdash.devices import DeviceError, resolve_device
+
+    try:
+        dev = resolve_device(device)
+    except DeviceError as exc:
+        raise bad("device", str(exc)) from None
+    from diffdash.metrics.run_eval import EvalError, evaluate_run
+
+    try:
+        event, reference, table = evaluate_run(
+            run,
+            config,
+            path,
+            n=n,
+            sampler=sampler,
+            steps=steps,
+            ema=ema,
+            seed=seed,
+            device=dev,
+            data_dir=data_dir,
+            prepare=ensure_classifier,
+            say=lambda m: click.secho(m, fg="yellow", err=True),
+        )
+    except EvalError as exc:
+        raise bad(exc.param, str(exc)) from None
+    weights = "EMA" if event["weights"] == "ema" else "raw"
+    click.echo(
+        f"{run.id}  epoch {event['epoch']} (step {event['step']})  {weights} weights  "
+        f"{sampler} {event['steps']} steps  n={n}  seed {seed}  data {event['dataset']}"
+    )
+    print_figures(event, reference, table)
+    click.echo(f"took {event['seconds']:.1f} s")
+    if not no_write:
+        run.append_events([event])
+        click.echo(f"appended an eval event to {run.metrics_path}")
+
+
+commands = [eval_command]

@@ -1,0 +1,243 @@
+"""What `compare`, `diff`, `export` and `report` share: config differences, tidy metric tables, smoothing,
+x axes and a stable colour per run. Plain Python on top of the run folder: no torch, no UI.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from diffdash.history import History
+from diffdash.store import RunDir
+
+# Distinct on dark and light backgrounds (matplotlib's tab10, reordered so the first ones differ most).
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#17becf",
+    "#e377c2",
+    "#bcbd22",
+    "#8c564b",
+    "#7f7f7f",
+)
+X_AXES = ("epoch", "images", "time")
+X_LABELS = {"epoch": "epoch", "images": "images seen", "time": "training time (s)"}
+# Keys that say how a run was launched rather than what was trained; still shown, but after the rest.
+LATE_KEYS = ("name", "device", "resolved_device", "data_dir", "versions")
+EPOCH_COLUMNS = (
+    "run",
+    "epoch",
+    "step",
+    "images",
+    "time",
+    "train_loss",
+    "val_loss",
+    "seconds",
+    "images_per_s",
+    "fid",
+)
+
+
+def run_colour(i: int) -> str:
+    """Colour of the i-th run of a comparison (0-based): the same run order gives the same colours everywhere."""
+    return PALETTE[i % len(PALETTE)]
+
+
+def hex_to_rgb(colour: str) -> tuple[int, int, int]:
+    c = colour.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+
+
+def run_label(run: RunDir, config: dict[str, Any] | None = None) -> str:
+    """The name a person gave the run, else its folder id."""
+    if config is None:
+        try:
+            config = run.read_config()
+        except (OSError, ValueError):
+            config = {}
+    name = config.get("name") if isinstance(config, dict) else None
+    return name if isinstance(name, str) and name else run.id
+
+
+def read_config_safe(run: RunDir) -> dict[str, Any]:
+    try:
+        config = run.read_config()
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'data': {'name': 'mnist'}} -> {'data.name': 'mnist'}; lists stay values."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def config_diff(configs: list[dict[str, Any]], *, include_name: bool = False) -> list[tuple[str, list[Any]]]:
+    """Only the keys whose values differ between the configs (a missing key counts as a difference).
+
+    The parameter count is a key of config.json, so it shows whenever the architectures differ.
+    """
+    flat = [flatten(c) for c in configs]
+    keys: list[str] = []
+    for f in flat:
+        keys += [k for k in f if k not in keys]
+    out = []
+    for key in keys:
+        if key == "name" and not include_name:
+            continue
+        values = [f.get(key, _MISSING) for f in flat]
+        if any(v != values[0] for v in values[1:]):
+            out.append((key, [None if v is _MISSING else v for v in values]))
+    return sorted(out, key=lambda kv: kv[0].split(".")[0] in LATE_KEYS)
+
+
+_MISSING = object()
+
+
+def format_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ",".join(format_value(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10000:
+        return f"{value:,}"
+    return str(value)
+
+
+def debiased_ema(values: list[float | None], strength: float) -> list[float | None]:
+    """Exponential moving average with the start-up bias removed (as in Adam): s_t / (1 - a^t).
+
+    `strength` is the decay a in [0, 1): 0 leaves the values as they are. Non-finite values are passed
+    through as None and do not disturb the average.
+    """
+    if not 0 <= strength < 1:
+        raise ValueError(f"smoothing strength must be in [0, 1), got {strength}")
+    out: list[float | None] = []
+    avg, weight = 0.0, 0.0
+    for v in values:
+        if v is None or not math.isfinite(v):
+            out.append(None)
+            continue
+        avg = strength * avg + (1 - strength) * v
+        weight = strength * weight + (1 - strength)
+        out.append(avg / weight)
+    return out
+
+
+@dataclass
+class Curve:
+    x: list[float]
+    y: list[float]
+
+
+def train_curve(h: History, axis: str, steps_per_epoch: int | None) -> Curve:
+    """Training loss of every step (the noisy one smoothing is for); x in epochs is the fractional epoch."""
+    if axis == "images":
+        x = [float(v) for v in h.step_images]
+    elif axis == "time":
+        x = list(h.step_time)
+    else:
+        spe = steps_per_epoch or _steps_per_epoch(h) or 1
+        x = [s / spe for s in h.step]
+    if not h.step and h.epoch:  # no step events: fall back to the epoch means
+        return Curve(epoch_x(h, axis), [v for v in h.train_loss])
+    return Curve(x, list(h.step_loss))
+
+
+def val_curve(h: History, axis: str) -> Curve:
+    return Curve(epoch_x(h, axis), list(h.val_loss))
+
+
+def epoch_x(h: History, axis: str) -> list[float]:
+    if axis == "images":
+        return [float(v) for v in h.epoch_images]
+    if axis == "time":
+        return list(h.epoch_time)
+    return [float(e) for e in h.epoch]
+
+
+def _steps_per_epoch(h: History) -> int | None:
+    return (h.start or {}).get("steps_per_epoch")
+
+
+def epoch_rows(run: RunDir, label: str | None = None) -> list[dict[str, Any]]:
+    """The tidy table of a run: one row per epoch (after resumes are applied), with that epoch's FID if evaluated."""
+    events = run.events()
+    label = label or run_label(run)
+    fid = {e.get("epoch"): e.get("fid") for e in events if e.get("event") == "eval"}
+    rows = []
+    for e in events:
+        if e.get("event") != "epoch":
+            continue
+        row = {key: e.get(key) for key in EPOCH_COLUMNS}
+        row["run"] = label
+        row["fid"] = fid.get(e.get("epoch"))
+        rows.append(row)
+    return rows
+
+
+def summary_row(run: RunDir, h: History, status: dict[str, Any]) -> dict[str, Any]:
+    """The compare/report summary: best val @ epoch, final val, epochs, s/epoch, images/s, FID, status."""
+    best = h.best_val
+    finals = [v for v in h.val_loss if v is not None]
+    fids = [(e.get("fid"), e.get("epoch")) for e in h.evals if isinstance(e.get("fid"), (int, float))]
+    return {
+        "best_val": best[0] if best else None,
+        "best_epoch": best[1] if best else None,
+        "final_val": finals[-1] if finals else None,
+        "epochs": h.epoch[-1] if h.epoch else 0,
+        "epochs_total": status.get("epochs") or (h.start or {}).get("epochs"),
+        "seconds_per_epoch": _mean(h.epoch_seconds),
+        "images_per_s": _mean(h.images_per_s),
+        "fid": fids[-1][0] if fids else None,
+        "fid_epoch": fids[-1][1] if fids else None,
+        "best_fid": min(fids)[0] if fids else None,
+        "status": status.get("state") or "unknown",
+    }
+
+
+def _mean(values: list[float]) -> float | None:
+    good = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+    return sum(good) / len(good) if good else None
+
+
+def read_status_safe(run: RunDir) -> dict[str, Any]:
+    try:
+        status = run.read_status()
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+def sample_at(run: RunDir, epoch: int) -> tuple[int, Any] | None:
+    """The preview grid of `epoch`, else the latest one before it (a run sampling every N epochs)."""
+    best = None
+    for e, path in run.samples():
+        if e <= epoch and (best is None or e > best[0]):
+            best = (e, path)
+    return best
+
+
+def rows_to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    """Rows as CSV text; None becomes an empty cell."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row[k]) for k in columns})
+    return buf.getvalue()

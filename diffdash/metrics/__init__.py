@@ -1,0 +1,1 @@
+"""Sample-quality metrics: an MNIST classifier, FID in its feature space, digit histograms, reconstructions."""

@@ -1,0 +1,73 @@
+"""`--eval-every K`: the engine's hook that scores samples every K epochs and returns an eval event.
+
+Kept out of engine.py so the engine only decides *when*; this decides *how*. The classifier is loaded
+(or trained, once, and cached) on first use. Samples are drawn in fp32 from `sample_seed`, so
+`diffdash eval RUN --epoch N -n <eval_n> --seed <sample_seed>` reproduces a training-time figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+
+from diffdash.config import RunConfig
+from diffdash.data import MnistData
+from diffdash.metrics.classifier import Classifier, get_classifier
+from diffdash.metrics.evaluate import Timer, auto_eval_n, eval_event, generate, score
+
+
+def sampling_passes(config: RunConfig, sampler: str, steps: int | None) -> int:
+    """Network passes per sample: the DDIM step count, else the full chain."""
+    if sampler == "ddim" and steps:
+        return min(steps, config.n_T)
+    return config.n_T
+
+
+def resolve_eval_n(config: RunConfig, n_train: int) -> int:
+    if config.eval_n is not None:
+        return config.eval_n
+    passes = sampling_passes(config, config.sampler, config.sample_steps)
+    return auto_eval_n(n_train, config.eval_every or 1, passes)
+
+
+class TrainingEval:
+    def __init__(self, config: RunConfig, data: MnistData, n_train: int, say: Callable[[str], None]):
+        self.config = config
+        self.data = data
+        self.n = resolve_eval_n(config, n_train)
+        self.say = say
+        self._classifier: Classifier | None = None
+
+    def due(self, epoch: int) -> bool:
+        every = self.config.eval_every
+        return every is not None and (epoch % every == 0 or epoch == self.config.epochs)
+
+    def classifier(self) -> Classifier:
+        if self._classifier is None:
+            self._classifier = get_classifier(self.data, self.config.data_dir, say=self.say)
+        return self._classifier
+
+    def evaluate(self, process: Any, net: nn.Module, weights: str, should_stop: Callable[[], bool]) -> dict[str, Any]:
+        cfg = self.config
+        clf = self.classifier()
+        with Timer() as t:
+            x = generate(
+                process,
+                net,
+                self.n,
+                sampler=cfg.sampler,
+                steps=cfg.sample_steps,
+                seed=cfg.sample_seed,
+                should_stop=should_stop,
+            )
+            quality = score(clf, x)
+        return eval_event(
+            quality,
+            sampler=cfg.sampler,
+            steps=sampling_passes(cfg, cfg.sampler, cfg.sample_steps),
+            weights=weights,
+            seconds=t.seconds,
+            seed=cfg.sample_seed,
+        )

@@ -1,0 +1,150 @@
+"""Assemble a report folder: figures, metrics.csv and index.md, written to a temporary folder first and moved
+into place at the end, so a failure never leaves half a report behind.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from diffdash.comparison import (
+    EPOCH_COLUMNS,
+    epoch_rows,
+    format_value,
+    read_config_safe,
+    read_status_safe,
+    rows_to_csv,
+    run_colour,
+    run_label,
+    summary_row,
+)
+from diffdash.history import read_history
+from diffdash.report import figures
+from diffdash.store import RunDir
+
+COURSEWORK_EPOCHS = (1, 25, 50, 75, 100)
+
+
+def load_runs(runs: list[RunDir]) -> list[figures.ReportRun]:
+    out = []
+    used: set[str] = set()
+    for i, run in enumerate(runs):
+        config = read_config_safe(run)
+        label = run_label(run, config)
+        if label in used:
+            label = f"{label}-{i + 1}"
+        used.add(label)
+        out.append(figures.ReportRun(run, label, run_colour(i), read_history(run), config))
+    return out
+
+
+def default_epochs(runs: list[figures.ReportRun]) -> list[int]:
+    """The coursework's 1, 25, 50, 75, 100 where the runs got that far; else up to five evenly spread epochs."""
+    last = max((max(e for e, _ in r.run.samples()) for r in runs if r.run.samples()), default=0)
+    if last == 0:
+        return []
+    chosen = [e for e in COURSEWORK_EPOCHS if e <= last]
+    if len(chosen) < 3:
+        chosen = sorted({max(1, round(1 + k * (last - 1) / 4)) for k in range(5)})
+    return chosen
+
+
+def build_report(runs: list[RunDir], out_dir: Path, epochs: list[int] | None, say=print) -> list[Path]:
+    """Write the report into `out_dir`, replacing what is there only once everything is written; returns the files."""
+    loaded = load_runs(runs)
+    if not epochs:
+        epochs = default_epochs(loaded)
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it private; a report is an ordinary folder
+    try:
+        written = _write_all(loaded, epochs, tmp, say)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if out_dir.exists():  # the command checked it is empty or that --force was given
+        old = out_dir.with_name(f".{out_dir.name}.old-{tmp.name}")
+        out_dir.rename(old)
+    tmp.rename(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return [out_dir / p.name for p in written]
+
+
+def _write_all(runs: list[figures.ReportRun], epochs: list[int], folder: Path, say) -> list[Path]:
+    written = []
+    loss_files = []
+    for r in runs:
+        loss_files.append(figures.loss_figure(r, folder / f"loss_{r.label}.png"))
+        say(f"  {loss_files[-1].name}")
+    written += loss_files
+    overlay = figures.overlay_figure(runs, folder / "overlay.png")
+    written.append(overlay)
+    say(f"  {overlay.name}")
+    grid_files = []
+    for epoch in epochs:
+        grid_files.append(figures.grids_figure(runs, epoch, folder / f"grids_epoch_{epoch:04d}.png"))
+        say(f"  {grid_files[-1].name}")
+    written += grid_files
+    fid = None
+    if any(r.history.evals for r in runs):
+        fid = figures.fid_figure(runs, folder / "fid.png")
+        written.append(fid)
+        say(f"  {fid.name}")
+    csv_path = folder / "metrics.csv"
+    _write_csv(runs, csv_path)
+    written.append(csv_path)
+    index = folder / "index.md"
+    index.write_text(_index_md(runs, loss_files, overlay, grid_files, fid), encoding="utf-8")
+    written.append(index)
+    return written
+
+
+def _write_csv(runs: list[figures.ReportRun], path: Path) -> None:
+    rows = []
+    for r in runs:
+        rows += epoch_rows(r.run, r.label)
+    path.write_text(rows_to_csv(rows, EPOCH_COLUMNS), encoding="utf-8")
+
+
+def _fmt(v, spec: str = ".5f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def _index_md(runs, loss_files, overlay, grid_files, fid) -> str:
+    from diffdash.comparison import config_diff
+
+    lines = ["# diffdash report", "", "## Runs", ""]
+    lines += [
+        "| run | id | status | epochs | best val @ epoch | final val | s/epoch | images/s | FID (MNIST classifier) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        s = summary_row(r.run, r.history, read_status_safe(r.run))
+        best = f"{_fmt(s['best_val'])} @ {s['best_epoch']}" if s["best_val"] is not None else "-"
+        fid_text = f"{s['fid']:.2f} @ {s['fid_epoch']}" if s["fid"] is not None else "-"
+        lines.append(
+            f"| {r.label} | `{r.run.id}` | {s['status']} | {s['epochs']}/{s['epochs_total'] or '?'} | {best} "
+            f"| {_fmt(s['final_val'])} | {_fmt(s['seconds_per_epoch'], '.1f')} "
+            f"| {_fmt(s['images_per_s'], '.0f')} | {fid_text} |"
+        )
+    diff = config_diff([r.config for r in runs]) if len(runs) > 1 else []
+    if diff:
+        lines += ["", "## Config differences", "", "| key | " + " | ".join(r.label for r in runs) + " |"]
+        lines.append("|---" * (len(runs) + 1) + "|")
+        lines += [f"| {k} | " + " | ".join(format_value(v) for v in vals) + " |" for k, vals in diff]
+    lines += ["", "## Loss", "", f"![overlay]({overlay.name})", ""]
+    lines += [f"![{p.stem}]({p.name})" for p in loss_files]
+    if fid is not None:
+        lines += ["", "## FID", "", f"![fid]({fid.name})"]
+    if grid_files:
+        lines += ["", "## Samples", ""]
+        lines += [f"![{p.stem}]({p.name})" for p in grid_files]
+    lines += ["", "Per-epoch metrics of every run: [metrics.csv](metrics.csv)", ""]
+    return "\n".join(lines)

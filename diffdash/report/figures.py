@@ -1,0 +1,151 @@
+"""The report's matplotlib figures. Each function writes one PNG and returns its path.
+
+Sizes are fixed (figsize x DPI) so a report looks the same every time and tests can check them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from diffdash.comparison import X_LABELS, debiased_ema, epoch_x, sample_at, train_curve, val_curve
+from diffdash.history import History
+from diffdash.report import require_matplotlib
+from diffdash.store import RunDir
+
+DPI = 100
+LOSS_SIZE = (8.0, 5.0)  # 800 x 500 px
+OVERLAY_SIZE = (14.0, 5.0)  # 1400 x 500 px
+FID_SIZE = (8.0, 5.0)
+GRID_PANEL = 3.2  # inches per run in a grids figure (+ title room)
+
+
+@dataclass
+class ReportRun:
+    run: RunDir
+    label: str
+    colour: str
+    history: History
+    config: dict[str, Any]
+
+
+def _finite(xs: list[float], ys: list[float | None]) -> tuple[list[float], list[float]]:
+    pairs = [(x, y) for x, y in zip(xs, ys, strict=False) if y is not None and math.isfinite(y)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _log_if_positive(ax, ys: list[float]) -> None:
+    """Log y when the loss spans a wide range (the coursework's curves drop 10x), with plain-number ticks."""
+    if ys and min(ys) > 0 and max(ys) / min(ys) > 3:
+        from matplotlib.ticker import FormatStrFormatter
+
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%.2g"))
+        ax.yaxis.set_minor_formatter(FormatStrFormatter("%.2g"))
+        ax.tick_params(axis="y", which="minor", labelsize=7)
+
+
+def loss_figure(r: ReportRun, path: Path) -> Path:
+    """One run's training loss (every step, faint; smoothed; epoch means) and validation loss per epoch."""
+    plt = require_matplotlib()
+    fig, ax = plt.subplots(figsize=LOSS_SIZE, dpi=DPI)
+    h = r.history
+    steps = train_curve(h, "epoch", r.config.get("steps_per_epoch"))
+    sx, sy = _finite(steps.x, steps.y)
+    all_y: list[float] = []
+    if h.step:
+        ax.plot(sx, sy, color=r.colour, alpha=0.2, linewidth=0.7, label="train (each step)")
+        mx, my = _finite(steps.x, debiased_ema(steps.y, 0.9))
+        ax.plot(mx, my, color=r.colour, alpha=0.6, linewidth=1.0, label="train (smoothed, EMA 0.9)")
+        all_y += sy
+    ex, ey = _finite([float(e) for e in h.epoch], h.train_loss)
+    ax.plot(ex, ey, "o-", color=r.colour, linewidth=2, markersize=4, label="train (epoch mean)")
+    vx, vy = _finite([float(e) for e in h.epoch], h.val_loss)
+    ax.plot(vx, vy, "s--", color="black", linewidth=2, markersize=4, label="validation")
+    all_y += ey + vy
+    _log_if_positive(ax, all_y)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (MSE of predicted noise)")
+    ax.set_title(f"{r.label}: training and validation loss")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    return _save(fig, path)
+
+
+def overlay_figure(runs: list[ReportRun], path: Path) -> Path:
+    """Every run's train (solid) and validation (dashed) loss, by epoch and by images seen (fair across batch sizes)."""
+    plt = require_matplotlib()
+    fig, axes = plt.subplots(1, 2, figsize=OVERLAY_SIZE, dpi=DPI)
+    all_y: list[float] = []
+    for ax, axis in zip(axes, ("epoch", "images"), strict=True):
+        for r in runs:
+            x = epoch_x(r.history, axis)
+            tx, ty = _finite(x, r.history.train_loss)
+            vx, vy = val_curve(r.history, axis).x, val_curve(r.history, axis).y
+            vx, vy = _finite(vx, vy)
+            marker = "o" if len(tx) <= 30 else None  # a few epochs read better as points joined
+            ax.plot(tx, ty, "-", color=r.colour, linewidth=2, marker=marker, markersize=4, label=f"{r.label} train")
+            ax.plot(
+                vx, vy, "--", color=r.colour, linewidth=2, marker=marker, markersize=4, label=f"{r.label} validation"
+            )
+            all_y += ty + vy
+        ax.set_xlabel(X_LABELS[axis])
+        ax.set_ylabel("loss")
+        ax.grid(True, alpha=0.3)
+    for ax in axes:
+        _log_if_positive(ax, all_y)
+    axes[0].set_title("loss by epoch")
+    axes[1].set_title("loss by images seen")
+    axes[0].legend(fontsize=8)
+    return _save(fig, path)
+
+
+def fid_figure(runs: list[ReportRun], path: Path) -> Path:
+    """FID (MNIST-classifier features; lower is better) at each evaluated epoch, one line per run."""
+    plt = require_matplotlib()
+    fig, ax = plt.subplots(figsize=FID_SIZE, dpi=DPI)
+    for r in runs:
+        pts = sorted((e.get("epoch", 0), e["fid"]) for e in r.history.evals if isinstance(e.get("fid"), (int, float)))
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=r.colour, linewidth=2, label=r.label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("FID (lower is better)")
+    ax.set_title("FID over epochs")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def grids_figure(runs: list[ReportRun], epoch: int, path: Path) -> Path:
+    """The runs' preview grids side by side at one epoch (the latest grid at or before it, labelled so)."""
+    plt = require_matplotlib()
+    from PIL import Image
+
+    n = len(runs)
+    fig, axes = plt.subplots(1, n, figsize=(GRID_PANEL * n, GRID_PANEL + 0.6), dpi=DPI, squeeze=False)
+    for ax, r in zip(axes[0], runs, strict=True):
+        found = sample_at(r.run, epoch)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if found is None:
+            ax.text(0.5, 0.5, f"no grid\nby epoch {epoch}", ha="center", va="center", fontsize=11)
+            ax.set_title(r.label, color=r.colour, fontsize=10)
+            continue
+        e, grid_path = found
+        with Image.open(grid_path) as img:
+            ax.imshow(img.convert("L"), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        note = f"epoch {e}" if e == epoch else f"epoch {e} (latest by {epoch})"
+        ax.set_title(f"{r.label}\n{note}", color=r.colour, fontsize=10)
+    fig.suptitle(f"samples at epoch {epoch}", fontsize=12)
+    return _save(fig, path, rect=(0, 0, 1, 0.9))
+
+
+def _save(fig, path: Path, rect: tuple[float, float, float, float] | None = None) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout(rect=rect)
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path

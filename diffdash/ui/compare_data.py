@@ -1,0 +1,101 @@
+"""The state behind `diffdash compare`: each run followed live from its folder, and the chart series,
+summary rows and scrubber epochs built from it. No widgets here, so it is testable on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from diffdash.comparison import (
+    hex_to_rgb,
+    read_config_safe,
+    read_status_safe,
+    run_colour,
+    run_label,
+    summary_row,
+)
+from diffdash.history import Follower
+from diffdash.store import RunDir
+from diffdash.ui.widgets.series import Series
+
+SHOW_MODES = ("both", "train", "val")
+X_AXES = ("epoch", "images", "time")
+STRENGTHS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
+
+
+@dataclass
+class CompareRun:
+    run: RunDir
+    index: int
+    config: dict[str, Any] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)
+    samples: list[tuple[int, Path]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.follower = Follower(self.run)
+        self.config = read_config_safe(self.run)
+        self.label = run_label(self.run, self.config)
+        self.colour = run_colour(self.index)
+        self.rgb = hex_to_rgb(self.colour)
+
+    @property
+    def history(self):
+        return self.follower.history
+
+    def poll(self) -> bool:
+        """Read what the run wrote since the last poll; True if anything changed."""
+        events = self.follower.poll()
+        status = read_status_safe(self.run)
+        samples = self.run.samples() if self.run.samples_dir.is_dir() else []
+        changed = bool(events) or status != self.status or samples != self.samples
+        if any(e.get("event") in ("start", "resumed") for e in events):
+            self.config = read_config_safe(self.run)
+        self.status, self.samples = status, samples
+        return changed
+
+    @property
+    def live(self) -> bool:
+        return self.status.get("state") == "running"
+
+    def summary(self) -> dict[str, Any]:
+        return summary_row(self.run, self.history, self.status)
+
+    def grid_at(self, epoch: int) -> tuple[int, Path] | None:
+        """The grid of `epoch`, else the latest before it (a run previewing every N epochs)."""
+        earlier = [(e, p) for e, p in self.samples if e <= epoch]
+        return max(earlier) if earlier else None
+
+    def val_at(self, epoch: int) -> float | None:
+        h = self.history
+        return next((v for e, v in zip(h.epoch, h.val_loss, strict=False) if e == epoch), None)
+
+    def fid_at(self, epoch: int) -> float | None:
+        fids = [e.get("fid") for e in self.history.evals if e.get("epoch") == epoch]
+        return fids[-1] if fids else None
+
+
+def chart_series(runs: list[CompareRun], show: str) -> list[Series]:
+    """One train line (every step; smoothing applies) and one validation line (per epoch) per run."""
+    out = []
+    for r in runs:
+        h = r.history
+        spe = (h.start or {}).get("steps_per_epoch") or r.config.get("steps_per_epoch") or 1
+        if show in ("both", "train"):
+            if h.step:
+                x = {"epoch": [s / spe for s in h.step], "images": h.step_images, "time": h.step_time}
+                y = h.step_loss
+            else:
+                x = {"epoch": h.epoch, "images": h.epoch_images, "time": h.epoch_time}
+                y = h.train_loss
+            out.append(Series(f"{r.label} train", x, y, color=r.rgb, smooth=True))
+        if show in ("both", "val"):
+            x = {"epoch": h.epoch, "images": h.epoch_images, "time": h.epoch_time}
+            out.append(Series(f"{r.label} val", x, h.val_loss, color=r.rgb, smooth=False, marker="hd"))
+    return out
+
+
+def scrub_epochs(runs: list[CompareRun]) -> list[int]:
+    """Every epoch at which some run has a preview grid."""
+    return sorted({e for r in runs for e, _ in r.samples})

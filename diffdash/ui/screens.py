@@ -1,0 +1,64 @@
+"""Modal screens of the dashboard: the key help and the stop/quit confirmation."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+HELP = """[b]diffdash dashboard[/b]
+
+[b]q[/b]  quit (asks first while training; the run is checkpointed and marked stopped)
+[b]x[/b]  stop training, keep the dashboard open
+[b]p[/b]  pause / resume training
+[b]s[/b]  sample now: write a preview grid at the current step
+[b]c[/b]  checkpoint now
+[b]l[/b]  loss chart: log / linear scale
+[b]m[/b]  loss chart: EMA smoothing on / off
+[b]a[/b]  loss chart: x axis step / images / time
+[b]← →[/b]  browse sample grids by epoch   [b]end[/b]  newest grid (follow)
+[b]v[/b]  cycle grid variants (generated, reconstructions, forward process...)
+[b]?[/b]  this help
+
+Continue a stopped run with [b]diffdash resume RUN[/b]; follow any run with [b]diffdash watch RUN[/b].
+[dim]press any key to close[/dim]"""
+
+
+class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Static { width: 90; max-width: 95%; height: auto; padding: 1 2; border: round $accent;
+        background: $surface; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(HELP)
+
+    def on_key(self, event) -> None:
+        event.stop()
+        self.dismiss()
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """y / enter confirms, anything else cancels."""
+
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical { width: 72; max-width: 95%; height: auto; padding: 1 2; border: thick $warning;
+        background: $surface; }
+    ConfirmScreen Static { width: 1fr; height: auto; }
+    """
+
+    def __init__(self, question: str):
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question)
+            yield Static("[b]y[/b] yes    [b]n[/b] / esc  no")
+
+    def on_key(self, event) -> None:
+        event.stop()
+        self.dismiss(event.key in ("y", "Y", "enter"))

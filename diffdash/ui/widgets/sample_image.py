@@ -1,0 +1,115 @@
+"""A sample grid PNG drawn in the terminal with textual-image, with a caption, sized to fit its box.
+
+textual-image chooses sixel/kitty/half-cell when `textual_image.widget` is first imported (it asks the
+terminal), so `image_class` must be called before the Textual app starts. The widget computes its
+own size in cells (one cell = 1x2 pixels of the picture, a square grid) and gives textual-image
+integer sizes, so the half-cell and unicode renderings do not depend on the terminal's pixel size:
+snapshots are stable. Only the current grid is held in memory; the file is closed after decoding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.containers import Center, Vertical
+from textual.widget import Widget
+from textual.widgets import Static
+
+IMAGE_MODES = ("auto", "sixel", "kitty", "halfcell", "unicode")
+
+
+def image_class(mode: str = "auto") -> type[Widget]:
+    """The textual-image widget class for an --image-mode."""
+    if mode not in IMAGE_MODES:
+        raise ValueError(f"unknown image mode {mode!r}: choose one of {', '.join(IMAGE_MODES)}")
+    from textual_image import widget as ti
+
+    return {
+        "auto": ti.Image,
+        "sixel": ti.SixelImage,
+        "kitty": ti.TGPImage,
+        "halfcell": ti.HalfcellImage,
+        "unicode": ti.UnicodeImage,
+    }[mode]
+
+
+def load_image(path: str | Path):
+    """Decode a PNG fully and close the file (an open handle per grid would leak over a long run)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        return img.convert("RGB")
+
+
+class SampleImage(Vertical):
+    """Caption on top, the picture centred below; `show(path, caption)` swaps the picture."""
+
+    DEFAULT_CSS = """
+    SampleImage { width: 1fr; height: 1fr; }
+    SampleImage > .caption { height: 1; width: 1fr; text-style: bold; content-align: center middle; }
+    SampleImage > Center { height: 1fr; }
+    SampleImage .placeholder { height: 1fr; width: 1fr; content-align: center middle; color: $text-muted; }
+    """
+
+    def __init__(
+        self,
+        mode: str = "auto",
+        *,
+        placeholder: str = "no grid yet",
+        image_cls: type[Widget] | None = None,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ):
+        super().__init__(name=name, id=id, classes=classes)
+        self.image_cls = image_cls or image_class(mode)
+        self.placeholder = placeholder
+        self.path: Path | None = None
+        self._caption = Static("", classes="caption")
+        self._caption_text = ""
+        self._empty = Static(placeholder, classes="placeholder")
+        self._picture = self.image_cls()
+        self._picture.display = False
+
+    def compose(self) -> ComposeResult:
+        yield self._caption
+        yield self._empty
+        with Center():
+            yield self._picture
+
+    def show(self, path: str | Path | None, caption: str = "") -> None:
+        """Draw the PNG at `path` (None: the placeholder). Re-reading the same unchanged path is skipped."""
+        if caption != self._caption_text:
+            self._caption_text = caption
+            self._caption.update(caption)
+        if path is None:
+            self.path = None
+            self._picture.image = None
+            self._picture.display = False
+            self._empty.display = True
+            return
+        path = Path(path)
+        if path == self.path:
+            return
+        try:
+            picture = load_image(path)
+        except (OSError, ValueError) as exc:
+            self._empty.update(f"cannot read {path.name}: {exc}")
+            return
+        self.path = path
+        self._picture.image = picture
+        self._empty.display = False
+        self._picture.display = True
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """Largest square (in pixels) that fits: width w cells by w/2 rows, a cell being 1x2 pixels."""
+        avail_w = max(self.size.width, 1)
+        avail_h = max(self.size.height - 1, 1)  # the caption line
+        cols = max(min(avail_w, 2 * avail_h), 2)
+        self._picture.styles.width = cols
+        self._picture.styles.height = max(cols // 2, 1)

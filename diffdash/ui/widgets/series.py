@@ -1,0 +1,194 @@
+"""Chart data without the chart: bounded series, EMA, thinning, log10 and tick choice.
+
+Kept apart from the widget so the maths is testable without a terminal, and so the dashboard and
+the compare view share one definition of "smoothed" and "log scale".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+AXES = ("step", "images", "time")
+
+
+@dataclass
+class Series:
+    """One named line on a chart. `x` maps an axis name (step, images, time, epoch...) to x values."""
+
+    name: str
+    x: dict[str, Sequence[float]]
+    y: Sequence[float]
+    color: str | tuple[int, int, int] = "cyan"
+    smooth: bool = True  # the chart's smoothing toggle applies an EMA to this series
+    scatter: bool = False  # draw points only (a few per-epoch values read better as dots + line)
+    marker: str = "braille"
+
+
+class ThinSeries:
+    """Points (several x columns, one y) kept under `cap`: when full, neighbouring pairs are averaged.
+
+    Memory stays flat over a run of any length while the chart still spans the whole run; recent points
+    arrive at the current stride, so old and new history have the same density.
+    """
+
+    def __init__(self, axes: Sequence[str] = AXES, cap: int = 512):
+        self.axes = tuple(axes)
+        self.cap = max(4, cap - cap % 2)
+        self.cols: dict[str, list[float]] = {a: [] for a in self.axes}
+        self.y: list[float] = []
+        self.stride = 1
+        self._pending: list[tuple[dict[str, float], float]] = []
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def add(self, xs: dict[str, float], y: float) -> None:
+        if not math.isfinite(y):
+            return
+        self._pending.append((xs, y))
+        if len(self._pending) < self.stride:
+            return
+        n = len(self._pending)
+        for a in self.axes:
+            self.cols[a].append(sum(p[0].get(a, 0.0) for p in self._pending) / n)
+        self.y.append(sum(p[1] for p in self._pending) / n)
+        self._pending = []
+        if len(self.y) >= self.cap:
+            self._halve()
+
+    def view(self) -> tuple[dict[str, list[float]], list[float]]:
+        """Copies of the columns and y, with the partly filled newest bucket appended (the chart's tip is live)."""
+        cols = {a: list(c) for a, c in self.cols.items()}
+        y = list(self.y)
+        if self._pending:
+            n = len(self._pending)
+            for a in self.axes:
+                cols[a].append(sum(p[0].get(a, 0.0) for p in self._pending) / n)
+            y.append(sum(p[1] for p in self._pending) / n)
+        return cols, y
+
+    def _halve(self) -> None:
+        for a in self.axes:
+            c = self.cols[a]
+            self.cols[a] = [(c[i] + c[i + 1]) / 2 for i in range(0, len(c) - 1, 2)]
+        y = self.y
+        self.y = [(y[i] + y[i + 1]) / 2 for i in range(0, len(y) - 1, 2)]
+        self.stride *= 2
+
+    def drop_after(self, axis: str, limit: float) -> None:
+        """Forget points past `limit` (a resumed run redoes the steps after its checkpoint)."""
+        keep = [i for i, v in enumerate(self.cols[axis]) if v <= limit]
+        for a in self.axes:
+            self.cols[a] = [self.cols[a][i] for i in keep]
+        self.y = [self.y[i] for i in keep]
+        self._pending = [p for p in self._pending if p[0].get(axis, 0.0) <= limit]
+
+
+def finite_pairs(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
+    """Drop points where x or y is None, nan or inf: plotext crashes on them."""
+    out_x, out_y = [], []
+    for x, y in zip(xs, ys, strict=False):
+        if x is None or y is None:
+            continue
+        x, y = float(x), float(y)
+        if math.isfinite(x) and math.isfinite(y):
+            out_x.append(x)
+            out_y.append(y)
+    return out_x, out_y
+
+
+def ema(values: Sequence[float], alpha: float) -> list[float]:
+    """Bias-corrected exponential moving average (the first points are not dragged towards zero)."""
+    out, avg, weight = [], 0.0, 0.0
+    for v in values:
+        avg = (1 - alpha) * avg + alpha * v
+        weight = (1 - alpha) * weight + alpha
+        out.append(avg / weight)
+    return out
+
+
+def thin(xs: Sequence[float], ys: Sequence[float], max_points: int) -> tuple[list[float], list[float]]:
+    """Bin-average down to at most `max_points` (plotext's build time grows with the point count)."""
+    n = len(ys)
+    if n <= max_points:
+        return list(xs), list(ys)
+    out_x, out_y = [], []
+    for b in range(max_points):
+        lo, hi = b * n // max_points, (b + 1) * n // max_points
+        if hi > lo:
+            out_x.append(sum(xs[lo:hi]) / (hi - lo))
+            out_y.append(sum(ys[lo:hi]) / (hi - lo))
+    return out_x, out_y
+
+
+def log10_pairs(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
+    """log10 of the positive values (plotext 5's own log scale crashes on redraw)."""
+    pairs = [(x, math.log10(y)) for x, y in zip(xs, ys, strict=False) if y > 0]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> tuple[list[float], list[str]]:
+    """Tick positions (in log10 units) at 1-2-5 values between `lo` and `hi`, labelled in real units."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return [], []
+    if hi <= lo:
+        return [lo], [fmt_value(10**lo)]
+    for mantissas in ((1.0,), (1.0, 5.0), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)):
+        ticks = [
+            math.log10(m) + k
+            for k in range(math.floor(lo) - 1, math.ceil(hi) + 1)
+            for m in mantissas
+            if lo <= math.log10(m) + k <= hi
+        ]
+        if len(ticks) >= 3 or (mantissas[-1] == 7.0 and ticks):
+            break
+    if len(ticks) < 2:
+        ticks = [lo + (hi - lo) * i / 4 for i in range(5)]
+    if len(ticks) > max_ticks:
+        step = math.ceil(len(ticks) / max_ticks)
+        ticks = ticks[::step]
+    return ticks, distinct_labels([10**t for t in ticks])
+
+
+def distinct_labels(values: Sequence[float]) -> list[str]:
+    """The shortest labels (3 to 6 significant digits) that tell neighbouring ticks apart."""
+    for digits in range(3, 7):
+        labels = [fmt_value(v, digits) for v in values]
+        if len(set(labels)) == len(labels):
+            return labels
+    return labels
+
+
+def fmt_value(v: float, digits: int = 3) -> str:
+    if v == 0 or 1e-3 <= abs(v) < 1e4:
+        return f"{v:.{digits}g}"
+    return f"{v:.{digits - 2}e}"
+
+
+def linear_ticks(lo: float, hi: float, n: int = 5, integer: bool = False) -> tuple[list[float], list[str]]:
+    """About `n` ticks at round values (1, 2, 2.5, 5 x 10^k) between `lo` and `hi`, labelled compactly."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [], []
+    raw = (hi - lo) / (n + 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    mantissas = (1, 2, 5, 10) if integer and mag < 10 else (1, 2, 2.5, 5, 10)  # no 2.5 between integer steps
+    step = next(m * mag for m in mantissas if m * mag >= raw)
+    if integer:
+        step = max(step, 1)
+    first = math.ceil(lo / step) * step
+    ticks = []
+    v = first
+    while v <= hi + step * 1e-9:
+        ticks.append(v)
+        v += step
+    return ticks, [compact(t) for t in ticks]
+
+
+def compact(v: float) -> str:
+    """12000 -> 12k, 1500000 -> 1.5M, 0.25 -> 0.25."""
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.4g}{suffix}"
+    return f"{v:.4g}"

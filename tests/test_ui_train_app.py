@@ -1,0 +1,110 @@
+"""The real dashboard training a real (tiny) run on the bundled MNIST subset, driven by Pilot."""
+
+from __future__ import annotations
+
+import time
+
+from conftest import tiny_config
+
+from diffdash.store import RunDir
+from diffdash.ui.train_app import TrainApp
+from diffdash.ui.widgets.loss_chart import LossChart
+from diffdash.ui.widgets.sample_image import SampleImage
+
+
+def halfcell():
+    from textual_image.widget import HalfcellImage
+
+    return HalfcellImage
+
+
+async def wait_for(pilot, condition, timeout: float = 120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        await pilot.pause(0.1)
+    return condition()
+
+
+async def test_training_in_dashboard_then_quit_stops_within_5s(tmp_path, small_data):
+    """The chart fills, a grid appears, q + y stops the engine in under 5 s: run stopped, checkpointed."""
+    run = RunDir.create(tmp_path, "ui")
+    config = tiny_config(epochs=50, train_limit=256, val_limit=64, batch_size=32)
+    app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell())
+    async with app.run_test(size=(100, 30)) as pilot:
+        chart = app.query_one(LossChart)
+        assert await wait_for(pilot, lambda: chart.points_drawn > 3), "the chart never got points"
+        grid = app.query_one(SampleImage)
+        assert await wait_for(pilot, lambda: grid.path is not None), "no sample grid appeared"
+        assert grid.path.name == "epoch_0001.png" and "epoch 1" in grid._caption_text
+        assert app.view.epochs and app.view.epochs[0]["val_loss"] > 0
+        assert app.training
+        await pilot.press("q")
+        await pilot.pause(0.1)
+        assert app.training, "q alone must only ask"
+        t0 = time.monotonic()
+        await pilot.press("y")
+        assert await wait_for(pilot, lambda: not app.is_running or app.final_state is not None, timeout=10)
+        stop_s = time.monotonic() - t0
+    assert app.final_state == "stopped"
+    assert stop_s < 5.0, f"stopping took {stop_s:.1f} s"
+    assert run.read_status()["state"] == "stopped"
+    assert run.last_checkpoint.is_file()
+    assert run.read_events()[0][-1]["event"] == "stopped"
+
+    # `diffdash resume` opens the same dashboard: the earlier history is shown and training finishes
+    done = run.read_status()["epoch"]
+    config = tiny_config(epochs=done + 1, train_limit=256, val_limit=64, batch_size=32)
+    app = TrainApp(run, config, data=small_data, resume=True, image_mode="halfcell", image_cls=halfcell())
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert await wait_for(pilot, lambda: app.final_state is not None, timeout=120)
+        await pilot.pause(0.2)
+        assert app.state() == "finished"
+        assert [e["epoch"] for e in app.view.epochs] == list(range(1, done + 2))
+        assert app.view.steps.view()[0]["step"][0] == 1  # the steps before the stop are still charted
+        await pilot.press("q")
+    assert run.read_status()["state"] == "finished"
+
+
+async def test_keys_pause_sample_checkpoint_and_stop_keeps_app_open(tmp_path, small_data):
+    run = RunDir.create(tmp_path, "keys")
+    config = tiny_config(epochs=50, train_limit=256, val_limit=64, batch_size=32)
+    app = TrainApp(run, config, data=small_data, image_mode="unicode", image_cls=halfcell())
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 2)
+        await pilot.press("p")
+        assert await wait_for(pilot, lambda: run.read_status().get("paused") is True, timeout=20)
+        assert app.state() == "paused"
+        paused_step = app.view.last["step"]
+        await pilot.pause(0.5)
+        assert app.view.last["step"] <= paused_step + 1, "training went on while paused"
+        await pilot.press("s", "c", "p")  # a grid now, a checkpoint now, then resume
+        assert await wait_for(pilot, lambda: any("_step_" in p.name for _, p in run.samples()), timeout=60)
+        assert await wait_for(pilot, lambda: run.last_checkpoint.is_file(), timeout=30)
+        await pilot.press("l", "m", "a")  # chart toggles while training must not crash the redraw
+        chart = app.query_one(LossChart)
+        assert not chart.log_scale and not chart.smoothing and chart.x_axis == "images"
+        await pilot.press("x", "y")
+        assert await wait_for(pilot, lambda: app.final_state is not None, timeout=10)
+        assert app.is_running, "x stops training but keeps the dashboard open"
+        assert app.state() == "stopped"
+        await pilot.press("q")  # no question once training is over
+        await pilot.pause(0.2)
+    assert run.read_status()["state"] == "stopped"
+
+
+async def test_failed_training_shows_the_error_and_stays_open(tmp_path, small_data):
+    """A loss that blows up (absurd learning rate) fails the run; the dashboard says why and stays open."""
+    run = RunDir.create(tmp_path, "nan")
+    config = tiny_config(epochs=5, train_limit=256, val_limit=64, batch_size=32, lr=1e12)
+    app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell())
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.final_state is not None, timeout=60)
+        await pilot.pause(0.3)
+        assert app.is_running and app.state() == "failed"
+        assert "loss became" in app.view.error and "at step" in app.view.error
+        assert "run failed" in str(app.query_one("#events").render())
+        await pilot.press("q")
+        await pilot.pause(0.2)
+    assert app.final_state == "failed" and run.read_status()["state"] == "failed"
