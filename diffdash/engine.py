@@ -54,6 +54,10 @@ class Controls:
         return self.stop.is_set()
 
 
+def data_notice(info: dict[str, Any]) -> str:
+    return f"offline fallback: full MNIST not in {info['fallback_from']}, training on the bundled subset"
+
+
 def build_network(config: RunConfig) -> torch.nn.Module:
     """The restorer network, initialised from the run's seed without touching the global RNG."""
     with torch.random.fork_rng(devices=[]):
@@ -337,6 +341,7 @@ class Engine:
                 "n_train": len(self.train_x),
                 "parameters": count_parameters(self.net),
                 "device": self.device,
+                **({"data_notice": data_notice(self.data.info)} if self.data.info.get("fallback_from") else {}),
             }
         )
         try:

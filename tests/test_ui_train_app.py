@@ -37,7 +37,8 @@ async def test_training_in_dashboard_then_quit_stops_within_5s(tmp_path, small_d
         assert await wait_for(pilot, lambda: chart.points_drawn > 3), "the chart never got points"
         grid = app.query_one(SampleImage)
         assert await wait_for(pilot, lambda: grid.path is not None), "no sample grid appeared"
-        assert grid.path.name == "epoch_0001.png" and "epoch 1" in grid._caption_text
+        shown = int(grid.path.stem.split("_")[1])  # training may be epochs further on by now
+        assert grid.path.name == f"epoch_{shown:04d}.png" and f"epoch {shown}" in grid._caption_text
         assert app.view.epochs and app.view.epochs[0]["val_loss"] > 0
         assert app.training
         await pilot.press("q")
@@ -76,9 +77,10 @@ async def test_keys_pause_sample_checkpoint_and_stop_keeps_app_open(tmp_path, sm
         await pilot.press("p")
         assert await wait_for(pilot, lambda: run.read_status().get("paused") is True, timeout=20)
         assert app.state() == "paused"
-        paused_step = app.view.last["step"]
-        await pilot.pause(0.5)
-        assert app.view.last["step"] <= paused_step + 1, "training went on while paused"
+        paused_step = run.read_status()["step"]  # the engine's own word: the view may lag a draw tick
+        await pilot.pause(0.6)
+        assert run.read_status()["step"] == paused_step, "training went on while paused"
+        assert app.view.last["step"] <= paused_step
         await pilot.press("s", "c", "p")  # a grid now, a checkpoint now, then resume
         assert await wait_for(pilot, lambda: any("_step_" in p.name for _, p in run.samples()), timeout=60)
         assert await wait_for(pilot, lambda: run.last_checkpoint.is_file(), timeout=30)

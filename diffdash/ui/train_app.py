@@ -61,6 +61,11 @@ class TrainApp(DashboardApp):
         super().on_mount()  # reads what the folder already holds (a resumed run's history)
         self.engine_worker = self.train()
 
+    def on_unmount(self) -> None:
+        """However the app ends (quit, crash, a test's teardown), the engine must not outlive it."""
+        self.controls.stop.set()
+        self.controls.paused.clear()
+
     # ---------------------------------------------------------------- engine thread
     def listener(self, event: dict[str, Any]) -> None:
         """Called in the engine thread for every event: cheap, never blocks on the UI."""

@@ -13,7 +13,10 @@ def describe_event(e: dict[str, Any]) -> str | None:
     kind = e.get("event")
     epoch = e.get("epoch", 0)
     if kind == "start":
-        return f"started: {e.get('epochs')} epochs of {e.get('steps_per_epoch')} steps on {e.get('device')}"
+        line = f"started: {e.get('epochs')} epochs of {e.get('steps_per_epoch')} steps on {e.get('device')}"
+        if e.get("data_notice"):
+            line = f"[yellow]{e['data_notice']}[/] · {line}"
+        return line
     if kind == "resumed":
         return f"resumed at epoch {epoch}, step {e.get('step')}"
     if kind == "epoch":
