@@ -280,7 +280,7 @@ class Engine:
             if self.write:
                 target = self.run_dir.sample_path(epoch, step, variant)
                 target.parent.mkdir(exist_ok=True)
-                save_grid(images.float(), target, nrow=4)
+                save_grid(images.float(), target, nrow=4 if len(images) == PREVIEW_N else len(images))  # or a strip
         self.emit(
             {
                 "event": "sample",

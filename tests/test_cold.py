@@ -46,8 +46,28 @@ def pairwise(x: torch.Tensor) -> torch.Tensor:
 def test_engine_writes_generated_grid_variants_and_forward_strip(trained):
     run, _, _ = trained
     assert [e for e, _ in run.samples()] == [1]
-    assert set(run.sample_variants()) >= {"reconstruct", "direct", "alg1"}
-    assert (run.samples_dir / "forward.png").is_file()
+    assert set(run.sample_variants()) >= {"reconstruct", "direct", "alg1", "trajectory"}
+    from PIL import Image
+
+    forward = Image.open(run.samples_dir / "forward.png")
+    assert forward.width == (N_T + 1) * 30 + 2 and forward.height == 32, "one digit at t = 0..n_T, in one row"
+    trajectory = Image.open(run.samples("trajectory")[-1][1])
+    assert trajectory.height == 32 and trajectory.width > 2 * 30, "x_t* then the state after every step"
+
+
+def test_report_shows_the_forward_process_and_a_reverse_trajectory(trained, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from diffdash.report.build import build_report
+
+    run, _, _ = trained
+    files = {p.name for p in build_report([run], tmp_path / "report", None, say=lambda _m: None)}
+    assert {"forward_cold.png", "trajectory_cold.png"} <= files
+    for name in ("forward_cold.png", "trajectory_cold.png"):
+        pixels = np.asarray(Image.open(tmp_path / "report" / name))
+        assert pixels.std() > 5, f"{name} is blank"
+    assert "trajectory_cold.png" in (tmp_path / "report" / "index.md").read_text()
     assert run.read_config()["degradation"] == "blur"
 
 

@@ -206,6 +206,7 @@ class ColdDiffusion:
         for other in SAMPLERS:
             if other != sampler:
                 out[other] = self.sample(net, n, sampler=other, steps=steps, seed=seed, should_stop=should_stop)
+        out["trajectory"] = self.reverse_strip(net, seed=seed)
         return out
 
     def forward_strip(self, x0: torch.Tensor) -> torch.Tensor:

@@ -97,13 +97,35 @@ def _write_all(runs: list[figures.ReportRun], epochs: list[int], folder: Path, s
         fid = figures.fid_figure(runs, folder / "fid.png")
         written.append(fid)
         say(f"  {fid.name}")
+    strips = _process_strips(runs, folder)
+    written += strips
+    say("".join(f"  {p.name}\n" for p in strips).rstrip("\n") or "  (no process strips: no cold runs)")
     csv_path = folder / "metrics.csv"
     _write_csv(runs, csv_path)
     written.append(csv_path)
     index = folder / "index.md"
-    index.write_text(_index_md(runs, loss_files, overlay, grid_files, fid), encoding="utf-8")
+    index.write_text(_index_md(runs, loss_files, overlay, grid_files, fid, strips), encoding="utf-8")
     written.append(index)
     return written
+
+
+def _process_strips(runs: list[figures.ReportRun], folder: Path, scale: int = 4) -> list[Path]:
+    """Cold runs: the forward process of one digit, and one sample's reverse trajectory (newest preview)."""
+    from PIL import Image
+
+    out = []
+    for r in runs:
+        trajectories = r.run.samples("trajectory")
+        sources = [("forward", r.run.samples_dir / "forward.png")]
+        if trajectories:
+            sources.append(("trajectory", trajectories[-1][1]))
+        for kind, src in sources:
+            if src.is_file():
+                img = Image.open(src)
+                target = folder / f"{kind}_{r.label}.png"
+                img.resize((img.width * scale, img.height * scale), Image.NEAREST).save(target)
+                out.append(target)
+    return out
 
 
 def _write_csv(runs: list[figures.ReportRun], path: Path) -> None:
@@ -117,7 +139,7 @@ def _fmt(v, spec: str = ".5f") -> str:
     return "-" if v is None else format(v, spec)
 
 
-def _index_md(runs, loss_files, overlay, grid_files, fid) -> str:
+def _index_md(runs, loss_files, overlay, grid_files, fid, strips=()) -> str:
     from diffdash.comparison import config_diff
 
     lines = ["# diffdash report", "", "## Runs", ""]
@@ -146,5 +168,8 @@ def _index_md(runs, loss_files, overlay, grid_files, fid) -> str:
     if grid_files:
         lines += ["", "## Samples", ""]
         lines += [f"![{p.stem}]({p.name})" for p in grid_files]
+    if strips:
+        lines += ["", "## Forward process and reverse trajectory", ""]
+        lines += [f"![{p.stem}]({p.name})" for p in strips]
     lines += ["", "Per-epoch metrics of every run: [metrics.csv](metrics.csv)", ""]
     return "\n".join(lines)
