@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 MODELS = ("ddpm", "cold")
+COLD_FIELDS = (
+    "degradation", "kernel_size", "kernel_std", "blur_schedule", "padding", "mask_std", "mask_place",
+    "pixelate_min", "fade_to", "loss", "prior_t", "prior_components", "gen_noise",
+)  # fmt: skip
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("fp32", "bf16")
 COLD_SAMPLERS = ("direct", "alg1", "alg2")
@@ -67,7 +71,12 @@ class RunConfig:
     gen_noise: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """All fields; a DDPM run leaves out the cold-diffusion options, which would only mislead a diff."""
+        data = asdict(self)
+        if self.model != "cold":
+            for name in COLD_FIELDS:
+                data.pop(name, None)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:

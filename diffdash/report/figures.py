@@ -111,8 +111,8 @@ def fid_figure(runs: list[ReportRun], path: Path) -> Path:
         if pts:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=r.colour, linewidth=2, label=r.label)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("FID (lower is better)")
-    ax.set_title("FID over epochs")
+    ax.set_ylabel("FID (MNIST classifier; lower is better)")
+    ax.set_title("FID (MNIST classifier) over epochs")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path)
