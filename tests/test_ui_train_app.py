@@ -5,26 +5,12 @@ from __future__ import annotations
 import time
 
 from conftest import tiny_config
+from pilot_support import halfcell, wait_for
 
 from diffdash.store import RunDir
 from diffdash.ui.train_app import TrainApp
 from diffdash.ui.widgets.loss_chart import LossChart
 from diffdash.ui.widgets.sample_image import SampleImage
-
-
-def halfcell():
-    from textual_image.widget import HalfcellImage
-
-    return HalfcellImage
-
-
-async def wait_for(pilot, condition, timeout: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        await pilot.pause(0.1)
-    return condition()
 
 
 async def test_training_in_dashboard_then_quit_stops_within_5s(tmp_path, small_data):

@@ -9,27 +9,13 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
+from pilot_support import halfcell, wait_for
 from ui_recorded import record_run
 
 from diffdash.cli import cli
 from diffdash.store import resolve_run
 from diffdash.ui.dashboard import DashboardApp
 from diffdash.ui.widgets.sample_image import SampleImage
-
-
-def halfcell():
-    from textual_image.widget import HalfcellImage
-
-    return HalfcellImage
-
-
-async def wait_for(pilot, condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        await pilot.pause(0.1)
-    return condition()
 
 
 def folder_state(path: Path) -> dict[str, tuple[int, int]]:
