@@ -160,10 +160,8 @@ class RunConfig:
             )
         if self.preview_weights == "ema" and self.ema is None:
             raise ConfigError("preview_weights", "preview weights 'ema' need an EMA: pass --ema DECAY (e.g. 0.999)")
-        for name in ("eval_every", "eval_n"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(name, f"{name.replace('_', '-')} must be at least 1, got {value}")
+        if self.eval_every is not None and self.eval_every < 1:
+            raise ConfigError("eval_every", f"eval-every must be at least 1, got {self.eval_every}")
         if self.eval_n is not None and self.eval_n < 2:
             raise ConfigError("eval_n", f"eval-n must be at least 2 (FID needs a covariance), got {self.eval_n}")
 

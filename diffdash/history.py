@@ -20,6 +20,7 @@ class History:
     step_images: list[int] = field(default_factory=list)
     step_time: list[float] = field(default_factory=list)
     epoch: list[int] = field(default_factory=list)
+    epoch_step: list[int] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     epoch_images: list[int] = field(default_factory=list)
@@ -42,6 +43,7 @@ class History:
             self.step_time.append(e.get("time", 0.0))
         elif kind == "epoch":
             self.epoch.append(e["epoch"])
+            self.epoch_step.append(e.get("step", 0))
             self.train_loss.append(e.get("train_loss"))
             self.val_loss.append(e.get("val_loss"))
             self.epoch_images.append(e.get("images", 0))
@@ -61,19 +63,18 @@ class History:
             self.notices.append(e)
 
     def _undo_after(self, step: int) -> None:
-        keep = [i for i, s in enumerate(self.step) if s <= step]
-        for name in ("step", "step_loss", "step_images", "step_time"):
-            values = getattr(self, name)
-            setattr(self, name, [values[i] for i in keep])
-        keep = [i for i, s in enumerate(self.epoch_images) if s <= self._images_at(step)]
-        for name in ("epoch", "train_loss", "val_loss", "epoch_images", "epoch_time", "epoch_seconds", "images_per_s"):
-            values = getattr(self, name)
-            setattr(self, name, [values[i] for i in keep])
+        """Drop every series entry logged after `step`, the step the run resumed from."""
+        for steps, names in (
+            (self.step, ("step", "step_loss", "step_images", "step_time")),
+            (self.epoch_step, ("epoch", "epoch_step", "train_loss", "val_loss", "epoch_images", "epoch_time",
+                               "epoch_seconds", "images_per_s")),
+        ):  # fmt: skip
+            keep = [i for i, s in enumerate(steps) if s <= step]
+            for name in names:
+                values = getattr(self, name)
+                setattr(self, name, [values[i] for i in keep])
         self.samples = [s for s in self.samples if s.get("step", 0) <= step]
         self.evals = [s for s in self.evals if s.get("step", 0) <= step]
-
-    def _images_at(self, step: int) -> int:
-        return self.step_images[-1] if self.step_images else (0 if step == 0 else 1 << 62)
 
     @property
     def best_val(self) -> tuple[float, int] | None:

@@ -8,12 +8,21 @@ import click
 
 from diffdash.config import ConfigError
 from diffdash.store import RunDir, RunNotFound, resolve_run, runs_root
+from diffdash.ui import IMAGE_MODES
 
 runs_dir_option = click.option(
     "--runs-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Folder holding the runs [env DIFFDASH_RUNS; default ./runs].",
+)
+
+image_mode_option = click.option(
+    "--image-mode",
+    type=click.Choice(IMAGE_MODES),
+    default="auto",
+    show_default=True,
+    help="How sample grids are drawn (auto asks the terminal; force sixel, kitty, halfcell or unicode).",
 )
 
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
-from diffdash.commands.common import find_run, runs_dir_option
+from diffdash.commands.common import find_run, image_mode_option, runs_dir_option
 
-IMAGE_MODES = ("auto", "sixel", "kitty", "halfcell", "unicode")
 STEP_COLUMNS = ("run", "epoch", "step", "images", "time", "loss")
 
 
@@ -107,13 +106,7 @@ def step_rows(run, label: str) -> list[dict]:
 @click.command("compare")
 @click.argument("run_refs", metavar="RUN RUN [RUN...]", nargs=-1, required=True)
 @runs_dir_option
-@click.option(
-    "--image-mode",
-    type=click.Choice(IMAGE_MODES),
-    default="auto",
-    show_default=True,
-    help="How sample grids are drawn.",
-)
+@image_mode_option
 def compare_command(run_refs: tuple[str, ...], runs_dir: Path | None, image_mode: str) -> None:
     """Compare runs side by side: loss curves overlaid, config diff, summary, sample grids per epoch.
 

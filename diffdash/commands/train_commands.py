@@ -8,11 +8,9 @@ from pathlib import Path
 
 import click
 
-from diffdash.commands.common import bad, config_error, find_run, runs_dir_option
+from diffdash.commands.common import bad, config_error, find_run, image_mode_option, runs_dir_option
 from diffdash.config import DEVICES, MODELS, PRECISIONS, ConfigError, RunConfig, parse_betas, parse_int_list
 from diffdash.store import RunDir, new_run_id, runs_root
-
-IMAGE_MODES = ("auto", "sixel", "kitty", "halfcell", "unicode")
 
 
 def training_options(f):
@@ -160,13 +158,7 @@ def say(message: str) -> None:
 @training_options
 @runs_dir_option
 @click.option("--headless", is_flag=True, help="Plain progress lines instead of the dashboard.")
-@click.option(
-    "--image-mode",
-    type=click.Choice(IMAGE_MODES),
-    default="auto",
-    show_default=True,
-    help="How the dashboard draws sample grids.",
-)
+@image_mode_option
 def new_command(runs_dir: Path | None, headless: bool, image_mode: str, **kw) -> None:
     """Create a run under runs/ and train it.
 
@@ -194,7 +186,7 @@ def new_command(runs_dir: Path | None, headless: bool, image_mode: str, **kw) ->
 @runs_dir_option
 @click.option("--epochs", type=int, default=None, help="Train to this many epochs in all (default: as before).")
 @click.option("--headless", is_flag=True, help="Plain progress lines instead of the dashboard.")
-@click.option("--image-mode", type=click.Choice(IMAGE_MODES), default="auto", show_default=True)
+@image_mode_option
 def resume_command(run_ref: str, runs_dir: Path | None, epochs: int | None, headless: bool, image_mode: str) -> None:
     """Continue a run from its last checkpoint (after a stop or a crash).
 

@@ -6,15 +6,13 @@ from pathlib import Path
 
 import click
 
-from diffdash.commands.common import find_run, runs_dir_option
-
-IMAGE_MODES = ("auto", "sixel", "kitty", "halfcell", "unicode")
+from diffdash.commands.common import find_run, image_mode_option, runs_dir_option
 
 
 @click.command("watch")
 @click.argument("run_ref", metavar="RUN", default="latest")
 @runs_dir_option
-@click.option("--image-mode", type=click.Choice(IMAGE_MODES), default="auto", show_default=True)
+@image_mode_option
 @click.option("--poll", type=float, default=0.5, show_default=True, help="Seconds between reads of the run folder.")
 def watch_command(run_ref: str, runs_dir: Path | None, image_mode: str, poll: float) -> None:
     """Open the dashboard on a run (default: latest): finished, or being trained elsewhere (read-only).

@@ -16,7 +16,7 @@ from textual.containers import Center, Vertical
 from textual.widget import Widget
 from textual.widgets import Static
 
-IMAGE_MODES = ("auto", "sixel", "kitty", "halfcell", "unicode")
+from diffdash.ui import IMAGE_MODES
 
 
 def image_class(mode: str = "auto") -> type[Widget]:
