@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diffdash.idx import read_idx
+from diffdash.idx import IdxError, read_idx
 
 DATASETS = ("mnist", "mnist-small")
 BUNDLED_DIR = Path(__file__).resolve().parent / "assets" / "mnist_small"
@@ -24,6 +24,10 @@ FILES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 DATA_LOW, DATA_HIGH = -0.5, 0.5
+
+
+class DataError(ValueError):
+    """MNIST files that exist but cannot be used; the message names the file and the problem."""
 
 
 @dataclass
@@ -61,11 +65,21 @@ def find_idx_folder(folder: Path) -> dict[str, Path] | None:
 
 
 def _load_files(files: dict[str, Path], info: dict) -> MnistData:
-    arrays = {key: read_idx(path) for key, path in files.items()}
+    try:
+        arrays = {key: read_idx(path) for key, path in files.items()}
+    except IdxError as exc:
+        raise DataError(str(exc)) from None
     for split in ("train", "test"):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
-        if images.shape[1:] != (28, 28) or len(images) != len(labels):
-            raise ValueError(f"{files[f'{split}_images']} does not hold 28x28 MNIST digits with labels")
+        if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
+            raise DataError(f"{files[f'{split}_images']} holds {images.dtype} {images.shape}, not 28x28 uint8 digits")
+        if labels.ndim != 1 or len(images) != len(labels):
+            raise DataError(
+                f"{files[f'{split}_labels']} holds {labels.shape} labels for {len(images)} images in "
+                f"{files[f'{split}_images'].name}"
+            )
+        if len(images) == 0:
+            raise DataError(f"{files[f'{split}_images']} holds no images")
     info = {**info, "n_train": len(arrays["train_images"]), "n_test": len(arrays["test_images"])}
     return MnistData(**arrays, info=info)
 
@@ -78,16 +92,21 @@ def load_bundled() -> MnistData:
 
 
 def _download(folder: Path) -> dict[str, Path] | None:
+    """torchvision's download into `folder`; on failure the folders it made are removed again."""
+    import shutil
     import socket
 
     from torchvision.datasets import MNIST
 
+    made = next((p for p in (*reversed(folder.parents), folder) if not p.exists()), None)
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(20)
     try:
         MNIST(str(folder), train=True, download=True)
         MNIST(str(folder), train=False, download=True)
     except Exception:  # noqa: BLE001 - any failure means "offline": fall back
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
         return None
     finally:
         socket.setdefaulttimeout(old)

@@ -1,7 +1,12 @@
-"""File writes that are never seen half-done: write a temporary file beside the target, then rename."""
+"""File writes that are never seen half-done: write a temporary file beside the target, then rename.
+
+The temporary file is made by mkstemp (mode 0600); before the rename it gets the mode any other program's
+new file would get (0666 less the umask), so a teammate can read a shared runs folder.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
@@ -9,18 +14,46 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where /proc allows (Linux), else by setting it back."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    return 0o666 & ~current_umask()
+
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        if exc.errno in DISK_FULL_ERRNOS:
+            raise DiskFull(path) from exc
+        raise
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
+            os.fchmod(f.fileno(), new_file_mode())
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if is_disk_full(exc) and not isinstance(exc, DiskFull):
+            raise DiskFull(path) from exc
         raise
 
 
@@ -32,3 +65,24 @@ def atomic_write_json(path: str | Path, data: Any) -> None:
 def read_json(path: str | Path) -> Any:
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+class DiskFull(OSError):
+    """No space left (ENOSPC or a quota) while writing `filename`: one clear line instead of a chain of errors."""
+
+    def __init__(self, filename: str | Path):
+        super().__init__(errno.ENOSPC, "disk full", str(filename))
+
+    def __str__(self) -> str:
+        return f"disk full while writing {self.filename}"
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True for ENOSPC/EDQUOT, also when wrapped (the cause or context of another error, e.g. torch's)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

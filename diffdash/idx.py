@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -15,19 +16,34 @@ def _open(path: Path):
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 
+class IdxError(ValueError):
+    """An idx file that cannot be read: the message names the file and what is wrong with it."""
+
+
 def read_idx(path: str | Path) -> np.ndarray:
-    """Return the array stored in an idx file (``.gz`` or plain)."""
+    """Return the array stored in an idx file (``.gz`` or plain); IdxError for a damaged one."""
     path = Path(path)
-    with _open(path) as f:
-        data = f.read()
+    try:
+        with _open(path) as f:
+            data = f.read()
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise IdxError(f"{path} is not a readable gzip file ({exc or 'it is cut short'})") from None
+    except OSError as exc:
+        raise IdxError(f"{path} cannot be read ({exc.strerror or exc})") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
-        raise ValueError(f"{path} is not an idx file")
+        raise IdxError(f"{path} is not an idx file (its first bytes are not an idx magic number)")
     ndim = data[3]
+    if ndim == 0 or len(data) < 4 + 4 * ndim:
+        raise IdxError(f"{path} has a short idx header ({len(data)} bytes for {ndim} dimensions)")
     shape = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
-    arr = np.frombuffer(data, dtype=_DTYPES[data[2]], offset=4 + 4 * ndim)
-    if arr.size != int(np.prod(shape)):
-        raise ValueError(f"{path} is truncated: expected {int(np.prod(shape))} values, found {arr.size}")
-    return arr.reshape(shape)
+    dtype = np.dtype(_DTYPES[data[2]])
+    body = len(data) - 4 - 4 * ndim
+    expected = int(np.prod(shape, dtype=np.int64))
+    if body != expected * dtype.itemsize:
+        raise IdxError(
+            f"{path} is truncated or padded: its header says {expected} values, it holds {body // dtype.itemsize}"
+        )
+    return np.frombuffer(data, dtype=dtype, offset=4 + 4 * ndim).reshape(shape)
 
 
 def write_idx_gz(path: str | Path, array: np.ndarray) -> None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diffdash.config_file import config_problem
 from diffdash.store import RunDir, list_run_dirs, read_notes, sorted_runs
+from diffdash.tags import read_tags
 
 DAMAGED = "damaged"
 TAIL_BYTES = 65536
@@ -43,6 +45,7 @@ class RunSummary:
     duration: float | None = None
     damaged: str | None = None
     has_notes: bool = False
+    tags: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +117,9 @@ def summarize(run: RunDir, index: int | None = None) -> RunSummary:
         return s
     problems: list[str] = []
     config, problem = _read_json_file(run.config_path, "config.json")
+    if config is not None and not problem:
+        problem = config_problem(config)
+        config = None if problem else config
     if problem:
         problems.append(problem)
     config = config or {}
@@ -142,7 +148,7 @@ def summarize(run: RunDir, index: int | None = None) -> RunSummary:
     s.started = _float(status.get("started")) or _mtime(run.path)
     s.duration = _duration(status)
 
-    problem = metrics_problem(run, running=s.state == "running")
+    problem = metrics_problem(run, running=s.state in ("running", "crashed"))  # a crash may cut a line
     if problem:
         problems.append(problem)
     if s.state is None and not problems:
@@ -150,6 +156,7 @@ def summarize(run: RunDir, index: int | None = None) -> RunSummary:
     s.damaged = "; ".join(problems) or None
     s.status = DAMAGED if s.damaged else (s.state or DAMAGED)
     s.has_notes = bool(read_notes(run).strip())
+    s.tags = read_tags(run)
     return s
 
 

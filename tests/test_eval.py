@@ -70,7 +70,7 @@ def test_eval_command_reproduces_the_training_figure_and_appends(evaluated_run, 
     [
         (["--epoch", "7"], "epochs available: 1, 2"),
         (["--epoch", "1", "--checkpoint", "x.pt"], "not both"),
-        (["-n", "1"], "at least 2"),
+        (["-n", "1"], "must lie in 2.."),
         (["--steps", "0"], "--steps"),
         (["--sampler", "euler"], "ancestral, ddim"),
         (["--checkpoint", "missing.pt"], "no checkpoint file"),

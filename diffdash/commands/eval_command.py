@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
-from diffdash.commands.common import bad, find_run, runs_dir_option
+from diffdash.commands.common import bad, find_run, read_run_checkpoint, read_run_config, run_error, runs_dir_option
 
 BAR_WIDTH = 30
+EVAL_MAX = 50_000  # FID settles long before; sampling more only costs hours
 
 
 def ensure_classifier(data: Any, data_dir: str | None, console: Any = None) -> Any:
@@ -57,9 +58,7 @@ def pick_checkpoint(run: Any, epoch: int | None, checkpoint: Path | None) -> Pat
         return snapshot
     available = sorted(int(p.stem.split("_")[1]) for p in run.checkpoints_dir.glob("epoch_*.pt"))
     if run.last_checkpoint.is_file():
-        from diffdash.checkpoint import load_checkpoint
-
-        last_epoch = load_checkpoint(run.last_checkpoint).get("epoch")
+        last_epoch = read_run_checkpoint(run).get("epoch")
         if last_epoch == epoch:
             return run.last_checkpoint
         available = sorted({*available, last_epoch})
@@ -83,7 +82,7 @@ def print_figures(event: dict[str, Any], reference: float | None, table: dict | 
     top = max(max(hist), 1)
     for digit, count in enumerate(hist):
         click.echo(f"  {digit} {'█' * round(BAR_WIDTH * count / top):<{BAR_WIDTH}} {count}")
-    click.echo(f"digit entropy  {histogram_entropy(hist):.2f} bits (3.32 = all ten digits equally)")
+    click.echo(f"digit entropy  {histogram_entropy(hist) + 0.0:.2f} bits (3.32 = all ten digits equally)")
     if table:
         click.echo("reconstructions against the originals:\n" + format_table(table))
 
@@ -124,30 +123,35 @@ def eval_command(
     run = find_run(runs_dir, run_ref)
     if epoch is not None and checkpoint is not None:
         raise click.UsageError("give --epoch or --checkpoint, not both")
-    if n < 2:
-        raise bad("n", f"-n must be at least 2 (FID needs a covariance), got {n}")
+    if not 2 <= n <= EVAL_MAX:
+        raise bad("n", f"-n must lie in 2..{EVAL_MAX} (FID needs a covariance; it settles long before), got {n}")
     if steps is not None and steps < 1:
         raise bad("steps", f"--steps must be at least 1, got {steps}")
     if epoch is not None and epoch < 1:
         raise bad("epoch", f"--epoch must be at least 1, got {epoch}")
-    from diffdash.config import RunConfig
+    from diffdash.config import ConfigError, check_seed
     from diffdash.diffusion import samplers_for
 
     try:
-        config = RunConfig.from_dict(run.read_config())
-    except (OSError, ValueError, TypeError) as exc:
-        raise click.BadParameter(f"run {run.id} has no readable config.json ({exc})", param_hint="RUN") from None
+        check_seed(seed)
+    except ConfigError as exc:
+        raise bad("seed", str(exc)) from None
+    config = read_run_config(run)
     sampler = sampler or config.sampler
     if sampler not in samplers_for(config.model):
         raise bad("sampler", f"unknown sampler {sampler!r}: choose one of {', '.join(samplers_for(config.model))}")
     steps = steps or config.sample_steps
     path = pick_checkpoint(run, epoch, checkpoint)
+    if checkpoint is None:
+        read_run_checkpoint(run, path)  # a damaged file: one line naming it, before any work
     from diffdash.devices import DeviceError, resolve_device
 
     try:
         dev = resolve_device(device)
     except DeviceError as exc:
         raise bad("device", str(exc)) from None
+    from diffdash.checkpoint import CheckpointError
+    from diffdash.data import DataError
     from diffdash.metrics.run_eval import EvalError, evaluate_run
 
     try:
@@ -167,6 +171,10 @@ def eval_command(
         )
     except EvalError as exc:
         raise bad(exc.param, str(exc)) from None
+    except CheckpointError as exc:
+        raise run_error(run, str(exc)) from None
+    except DataError as exc:
+        raise bad("data_dir", str(exc)) from None
     weights = "EMA" if event["weights"] == "ema" else "raw"
     click.echo(
         f"{run.id}  epoch {event['epoch']} (step {event['step']})  {weights} weights  "

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from diffdash.checkpoint import load_checkpoint
+from diffdash.checkpoint import load_checkpoint, load_weights_into
 from diffdash.config import RunConfig
 from diffdash.data import load_mnist, to_tensor
 from diffdash.diffusion import build_process
@@ -42,7 +42,8 @@ def load_weights(config: RunConfig, path: Path, ema: bool | None, device: str) -
         raise EvalError("ema", f"{path.name} has no EMA weights (train with --ema DECAY): use --no-ema")
     use_ema = has_ema if ema is None else ema
     net = build_network(config).to(device)
-    net.load_state_dict(ck["ema"]["weights"] if use_ema else ck["model"])
+    weights = (ck["ema"] or {}).get("weights") if use_ema else ck["model"]
+    load_weights_into(net, weights, path)  # CheckpointError when the weights do not fit the network
     net.eval()
     return net, "ema" if use_ema else "raw", ck
 

@@ -89,7 +89,7 @@ def _write_all(runs: list[figures.ReportRun], epochs: list[int], folder: Path, s
     say(f"  {overlay.name}")
     grid_files = []
     for epoch in epochs:
-        grid_files.append(figures.grids_figure(runs, epoch, folder / f"grids_epoch_{epoch:04d}.png"))
+        grid_files.append(figures.grids_figure(runs, epoch, folder / f"grids_epoch_{epoch:04d}.png", warn=say))
         say(f"  {grid_files[-1].name}")
     written += grid_files
     fid = None
@@ -97,7 +97,7 @@ def _write_all(runs: list[figures.ReportRun], epochs: list[int], folder: Path, s
         fid = figures.fid_figure(runs, folder / "fid.png")
         written.append(fid)
         say(f"  {fid.name}")
-    strips = _process_strips(runs, folder)
+    strips = _process_strips(runs, folder, say)
     written += strips
     say("".join(f"  {p.name}\n" for p in strips).rstrip("\n") or "  (no process strips: no cold runs)")
     csv_path = folder / "metrics.csv"
@@ -109,7 +109,7 @@ def _write_all(runs: list[figures.ReportRun], epochs: list[int], folder: Path, s
     return written
 
 
-def _process_strips(runs: list[figures.ReportRun], folder: Path, scale: int = 4) -> list[Path]:
+def _process_strips(runs: list[figures.ReportRun], folder: Path, say=print, scale: int = 4) -> list[Path]:
     """Cold runs: the forward process of one digit, and one sample's reverse trajectory (newest preview)."""
     from PIL import Image
 
@@ -121,9 +121,14 @@ def _process_strips(runs: list[figures.ReportRun], folder: Path, scale: int = 4)
             sources.append(("trajectory", trajectories[-1][1]))
         for kind, src in sources:
             if src.is_file():
-                img = Image.open(src)
                 target = folder / f"{kind}_{r.label}.png"
-                img.resize((img.width * scale, img.height * scale), Image.NEAREST).save(target)
+                try:
+                    with Image.open(src) as img:
+                        img.load()
+                        img.resize((img.width * scale, img.height * scale), Image.NEAREST).save(target)
+                except (OSError, ValueError) as exc:
+                    say(f"warning: skipped {src} ({str(exc).splitlines()[0] if str(exc) else 'unreadable'})")
+                    continue
                 out.append(target)
     return out
 

@@ -6,6 +6,7 @@ Sizes are fixed (figsize x DPI) so a report looks the same every time and tests 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,8 +119,11 @@ def fid_figure(runs: list[ReportRun], path: Path) -> Path:
     return _save(fig, path)
 
 
-def grids_figure(runs: list[ReportRun], epoch: int, path: Path) -> Path:
-    """The runs' preview grids side by side at one epoch (the latest grid at or before it, labelled so)."""
+def grids_figure(runs: list[ReportRun], epoch: int, path: Path, warn: Callable[[str], None] = print) -> Path:
+    """The runs' preview grids side by side at one epoch (the latest grid at or before it, labelled so).
+
+    A grid that cannot be read (cut short, not a PNG) leaves its panel saying so, with a warning.
+    """
     plt = require_matplotlib()
     from PIL import Image
 
@@ -134,8 +138,15 @@ def grids_figure(runs: list[ReportRun], epoch: int, path: Path) -> Path:
             ax.set_title(r.label, color=r.colour, fontsize=10)
             continue
         e, grid_path = found
-        with Image.open(grid_path) as img:
-            ax.imshow(img.convert("L"), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        try:
+            with Image.open(grid_path) as img:
+                pixels = img.convert("L")
+        except (OSError, ValueError) as exc:
+            warn(f"warning: skipped {grid_path} ({str(exc).splitlines()[0] if str(exc) else 'unreadable'})")
+            ax.text(0.5, 0.5, f"grid of epoch {e}\nunreadable", ha="center", va="center", fontsize=11)
+            ax.set_title(r.label, color=r.colour, fontsize=10)
+            continue
+        ax.imshow(pixels, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
         note = f"epoch {e}" if e == epoch else f"epoch {e} (latest by {epoch})"
         ax.set_title(f"{r.label}\n{note}", color=r.colour, fontsize=10)
     fig.suptitle(f"samples at epoch {epoch}", fontsize=12)
