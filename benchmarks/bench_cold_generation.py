@@ -10,6 +10,7 @@ Figures (pixels on a 0..1 scale):
   nn       mean L2 distance from each sample to its nearest training digit (real test digits: reference)
   fid      Fréchet distance in the cached MNIST classifier's feature space (issue 6), if cached
   H, conf  entropy of the classifier's digit histogram (log2 10 = 3.32 bits: all digits equally), mean confidence
+  classes  how many of the ten digits the classifier finds among the samples; min class: the rarest one's count
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def judge(x: torch.Tensor, train: torch.Tensor, clf) -> str:
         from diffdash.metrics.histogram import histogram_entropy
 
         q = score(clf, x)
-        parts += [f"fid {q.fid:7.2f}", f"H {histogram_entropy(q.histogram):.2f} bits", f"conf {q.confidence:.2f}"]
+        classes = sum(c > 0 for c in q.histogram)
+        parts += [f"fid {q.fid:7.2f}", f"H {histogram_entropy(q.histogram):.2f} bits", f"conf {q.confidence:.3f}"]
+        parts += [f"classes {classes:2d}", f"min class {min(q.histogram)}"]
     return "  ".join(parts)
 
 

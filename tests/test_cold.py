@@ -24,6 +24,7 @@ N_T = 10
 
 def cold_config(**overrides):
     base = dict(model="cold", sampler="alg2", n_T=N_T, epochs=1, train_limit=512, kernel_size=5, kernel_std=1.5)
+    base["sample_every"] = "1"  # one grid per epoch: the default also draws by the clock, which a slow machine hits
     base.update(overrides)
     return tiny_config(**base)
 
@@ -217,7 +218,8 @@ def test_sample_command_starts_and_bad_start_options(trained, tmp_path):
 
 @pytest.mark.parametrize("overrides", [dict(degradation="fade"), dict(kernel_size=13, kernel_std=7.0)])
 def test_auto_prior_level_is_the_last_that_keeps_5_percent_of_the_variance(small_data, overrides):
-    from diffdash.diffusion.cold import PRIOR_KEEP, auto_prior_t, spread
+    from diffdash.degradations.levels import shape_spread as spread
+    from diffdash.diffusion.cold import PRIOR_KEEP, auto_prior_t
 
     deg = build_process(cold_config(**overrides), "cpu").degradation
     x = to_tensor(small_data.train_images[:256])

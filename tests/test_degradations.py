@@ -119,12 +119,11 @@ def test_blur_schedules_and_torchgeometry_kernels():
 
 
 def test_coursework_settings_from_flags(digits):
-    light = build_degradation(
-        RunConfig(model="cold", n_T=N_T, sampler="alg2", kernel_size=3, kernel_std=0.1).validate()
-    )
-    heavy = build_degradation(
-        RunConfig(model="cold", n_T=N_T, sampler="alg2", kernel_size=13, kernel_std=7.0).validate()
-    )
+    def blur(**kw):
+        return build_degradation(RunConfig(model="cold", n_T=N_T, sampler="alg2", **kw).validate())
+
+    light = blur(kernel_size=3, kernel_std=0.1, blur_schedule="constant")
+    heavy = blur(kernel_size=13, kernel_std=7.0, blur_schedule="constant")
     assert light.kernels.shape == (N_T, 1, 3, 3) and heavy.kernels.shape == (N_T, 1, 13, 13)
     # σ 0.1 on a 3x3 kernel is numerically the identity: the coursework's light setting only blurs
     # with the growing schedule (σ·t per step), as the coursework's routine did.

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from diffdash.config import RunConfig
     from diffdash.degradations.base import Degradation
 
-NOT_DEGRADATIONS = {"base"}
+NOT_DEGRADATIONS = {"base", "levels"}  # levels: what survives each level, not a degradation
 
 
 def names() -> tuple[str, ...]:

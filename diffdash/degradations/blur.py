@@ -16,13 +16,18 @@ import torch.nn.functional as F
 from diffdash.data import DATA_LOW
 from diffdash.degradations.base import Degradation
 
-SCHEDULES = ("constant", "growing", "linear")
+SCHEDULES = ("constant", "growing", "linear", "even")
 PADDINGS = ("circular", "reflect", "zero")
 
 
-def step_sigmas(std: float, n_T: int, schedule: str) -> list[float]:
+def step_sigmas(std: float, n_T: int, schedule: str, kernel_size: int = 11) -> list[float]:
     """Per-step kernel σ. constant: σ each step (Bansal 'Constant'); growing: σ·i (Bansal 'Incremental',
-    the coursework's routine); linear: σ·sqrt(2i-1), so the total σ (root sum of squares) is σ·t."""
+    the coursework's routine); linear: σ·sqrt(2i-1), so the total σ (root sum of squares) is σ·t;
+    even: chosen so the digits' variance falls by equal amounts per level (degradations/levels.py)."""
+    if schedule == "even":
+        from diffdash.degradations.levels import even_sigmas
+
+        return list(even_sigmas(kernel_size, float(std), n_T))
     if schedule == "constant":
         return [std] * n_T
     if schedule == "growing":
@@ -57,7 +62,7 @@ class Blur(Degradation):
         if padding not in PADDINGS:
             raise ValueError(f"unknown padding {padding!r}: choose one of {', '.join(PADDINGS)}")
         self.kernel_size, self.kernel_std, self.schedule, self.padding = kernel_size, kernel_std, schedule, padding
-        self.sigmas = step_sigmas(kernel_std, n_T, schedule)
+        self.sigmas = step_sigmas(kernel_std, n_T, schedule, kernel_size)
         kernels = torch.stack([gaussian_kernel(kernel_size, s) for s in self.sigmas])
         self.kernels = kernels[:, None].to(self.device)  # (n_T, 1, k, k) conv2d weights
         self.image_size = image_size

@@ -32,21 +32,19 @@ STRIP_FRAMES = 11
 PRIOR_KEEP = 0.05
 
 
-def spread(x: torch.Tensor) -> float:
-    """Total variance across images: how much the images still differ from each other."""
-    return float((x - x.mean(0)).pow(2).sum() / len(x))
-
-
 def auto_prior_t(degradation, images: torch.Tensor, keep: float = PRIOR_KEEP) -> int:
     """t* when --prior-t is not given: the most degraded level whose digits keep at least `keep` of the
-    clean digits' variance (a binary search; the variance falls with t). Chosen by measurement, see README."""
+    clean digits' shape variance (each image centred on its own mean brightness, which blur never removes;
+    a binary search, the variance falls with t). Chosen by measurement, see README."""
+    from diffdash.degradations.levels import shape_spread
+
     x = images[:256].float()
     params = degradation.generation_params(len(x))
-    base = spread(x)
+    base = shape_spread(x)
     lo, hi = 1, degradation.n_T  # invariant: the answer lies in lo..hi; t = 1 is always allowed
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if spread(degradation(x, mid, params)) >= keep * base:
+        if shape_spread(degradation(x, mid, params)) >= keep * base:
             lo = mid
         else:
             hi = mid - 1
