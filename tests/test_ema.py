@@ -6,6 +6,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 from conftest import tiny_config
+from torch.optim.swa_utils import AveragedModel
 
 from diffdash.checkpoint import load_checkpoint
 from diffdash.config import ConfigError
@@ -20,20 +21,36 @@ def test_update_rule_with_warmup():
     with torch.no_grad():
         net.weight.fill_(1.0)
     ema = EMA(net, 0.9)
+    assert isinstance(ema, AveragedModel), "torch's own averaging, not a hand-written copy"
     expected = net.weight.detach().clone()
     for n in range(30):
         with torch.no_grad():
             net.weight.add_(1.0)
-        d = min(0.9, (1 + n) / (10 + n))
+        d = min(0.9, (1 + n) / (10 + n)) if n else 0.0  # the first update copies the weights
         expected = d * expected + (1 - d) * net.weight.detach()
         ema.update(net)
     assert torch.allclose(ema.module.weight, expected, atol=1e-6)
+    assert not torch.equal(ema.module.weight, net.weight), "the average lags the weights"
     assert not ema.module.weight.requires_grad
     clone = EMA(net, 0.5)
-    clone.load_state_dict(ema.state_dict())
+    clone.restore(ema.checkpoint())
     assert clone.decay == 0.9 and clone.updates == 30 and torch.equal(clone.module.weight, ema.module.weight)
     with pytest.raises(ValueError, match="between 0 and 1"):
         EMA(net, 1.0)
+
+
+def test_checkpoint_written_by_the_hand_written_class_still_loads():
+    """The layout {"decay", "updates", "weights"} of checkpoints saved before the move to AveragedModel."""
+    net = torch.nn.Linear(3, 2)
+    old = {"decay": 0.99, "updates": 500, "weights": {k: v + 1.0 for k, v in net.state_dict().items()}}
+    ema = EMA(net, 0.5)
+    ema.restore(old)
+    assert ema.decay == 0.99 and ema.updates == 500
+    assert torch.equal(ema.module.weight, old["weights"]["weight"])
+    ema.update(net)  # continues the average where it was in its warm-up, does not restart it with a copy
+    d = min(0.99, 501 / 510)
+    expected = d * old["weights"]["weight"] + (1 - d) * net.weight.detach()
+    assert torch.allclose(ema.module.weight, expected, atol=1e-6) and ema.updates == 501
 
 
 def train(root, run_id, config, data, resume=False, controls=None, listeners=()):
