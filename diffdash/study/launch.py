@@ -1,0 +1,55 @@
+"""What the runner needs to know about a launched child from outside it: whether it has set up, whether the
+FID classifier it needs is cached, how many cores there are to divide, and the last line of its log.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from diffdash.fsutil import read_json
+from diffdash.store import RunDir
+
+
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def classifier_cached(params: dict) -> bool:
+    """Whether a run with these options finds its FID classifier cached (or needs none): the cache layout of
+    diffdash.metrics.classifier, checked without importing torch."""
+    if not params.get("eval_every"):
+        return True
+    from diffdash.data import default_data_dir
+
+    folder = Path(params["data_dir"]).expanduser() if params.get("data_dir") else None
+    try:
+        if folder is None or (folder.exists() and not folder.stat().st_mode & stat.S_IWUSR):
+            folder = default_data_dir()  # a read-only data folder: the classifier lives in the data cache
+    except OSError:
+        folder = default_data_dir()
+    return any((folder / "classifiers").glob(f"lenet-{params.get('dataset', 'mnist')}-v*.pt"))
+
+
+def training(path: Path, pid: int | None = None) -> bool:
+    """Whether the run in `path` has finished setting up: the engine writes steps_per_epoch when training starts."""
+    try:
+        status = read_json(RunDir(path).status_path)
+    except (OSError, ValueError):
+        return False
+    if not isinstance(status, dict) or (pid is not None and status.get("pid") != pid):
+        return False
+    return "steps_per_epoch" in status or status.get("state") != "running"
+
+
+def log_tail(path: Path, lines: int = 1) -> str:
+    try:
+        text = path.read_bytes()[-4000:].decode("utf-8", "replace")
+    except OSError:
+        return ""
+    rows = [r.strip() for r in text.splitlines() if r.strip()]
+    return " | ".join(rows[-lines:])

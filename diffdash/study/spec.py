@@ -1,0 +1,289 @@
+"""Reading a study file: its name, shared defaults, explicit runs and grid, checked before anything runs.
+
+Every option of `diffdash new` is allowed, spelled as in the command without the dashes (`n_hidden` or
+`n-hidden`). Each member's options are parsed by `new`'s own click options and validated by the same
+`RunConfig` checks `new` uses, so a study file accepts exactly what the command line accepts, and a bad
+value fails here, naming the key in the file, instead of in a child process halfway through the study.
+"""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from diffdash.study import grid as gridlib
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+TOP_KEYS = ("study", "defaults", "runs", "grid", "report")
+STUDY_KEYS = ("name", "description")
+REPORT_KEYS = ("epochs",)
+# options of `new` a study sets itself
+RESERVED = {
+    "name": "the study names each run <study>-<member>",
+    "runs_dir": "give --runs-dir to `diffdash study run`",
+    "headless": "the study's runs are always headless",
+    "image_mode": "the study's runs draw nothing",
+    "study": "the study tags its runs itself",
+}
+
+
+class StudyError(ValueError):
+    """A bad study file; `key` says where in the file (e.g. runs.wide.n_hidden)."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}" if key else message)
+        self.key = key
+
+
+@dataclass
+class Member:
+    """One run of the study: its name, its run folder's id and the options it is trained with."""
+
+    name: str
+    run_id: str
+    options: dict[str, Any]  # as written in the file (defaults merged), keys with underscores
+    origin: dict[str, str]  # key -> where in the file it was set, e.g. "defaults.lr"
+    argv: list[str]  # those options as `diffdash new` arguments
+    params: dict[str, Any] = field(default_factory=dict)  # every option of `new` as it resolves them
+
+    @property
+    def epochs(self) -> int:
+        return int(self.params.get("epochs") or 0)
+
+    @property
+    def model(self) -> str:
+        return str(self.params.get("model") or "ddpm")
+
+
+@dataclass
+class Study:
+    name: str
+    path: Path
+    members: list[Member]
+    description: str = ""
+    report_epochs: list[int] | None = None
+
+    def select(self, only: tuple[str, ...] | list[str]) -> list[Member]:
+        """Members by name, or by 1-based position in the file (how a Slurm array task picks its one)."""
+        if not only:
+            return list(self.members)
+        chosen: list[Member] = []
+        names = {m.name: m for m in self.members}
+        for ref in only:
+            if ref in names:
+                m = names[ref]
+            elif ref.isdigit() and 1 <= int(ref) <= len(self.members):
+                m = self.members[int(ref) - 1]
+            else:
+                hint = difflib.get_close_matches(ref, list(names), n=1)
+                extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+                choose = f"choose from {', '.join(names)} or 1..{len(names)}"
+                raise StudyError("", f"study {self.name!r} has no run {ref!r}{extra}: {choose}")
+            if m not in chosen:
+                chosen.append(m)
+        return chosen
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and check a study file; StudyError names the first bad key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StudyError("", f"no study file {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StudyError("", f"cannot read {path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyError("", f"{path} is not valid TOML: {exc}") from None
+    return parse_study(data, path)
+
+
+def parse_study(data: dict[str, Any], path: Path) -> Study:
+    _known(data, TOP_KEYS, "")
+    head = _table(data, "study", required=True)
+    _known(head, STUDY_KEYS, "study")
+    name = head.get("name")
+    if not isinstance(name, str) or not name:
+        raise StudyError("study.name", 'give the study a name, e.g. name = "coursework"')
+    _check_name(name, "study.name")
+    defaults = _options(_table(data, "defaults"), "defaults")
+    runs = _table(data, "runs")
+    grid = _table(data, "grid")
+    report = _table(data, "report")
+    _known(report, REPORT_KEYS, "report")
+    members: list[Member] = []
+    for member, table in runs.items():
+        if not isinstance(table, dict):
+            raise StudyError(f"runs.{member}", "must be a table: [runs.NAME] followed by its options")
+        own = _options(table, f"runs.{member}")
+        members.append(_member(name, member, defaults, own, f"runs.{member}"))
+    for combo in gridlib.expand(_grid(grid)):
+        members.append(_member(name, gridlib.member_name(combo), defaults, combo, "grid"))
+    if not members:
+        raise StudyError("runs", "the study has no runs: add [runs.NAME] tables or a [grid]")
+    seen: dict[str, str] = {}
+    for m in members:
+        if m.name in seen:
+            raise StudyError(m.origin.get("", "runs"), f"two runs are named {m.name!r}: names must differ")
+        seen[m.name] = m.name
+    epochs = report.get("epochs")
+    if epochs is not None and (
+        not isinstance(epochs, list) or not epochs or not all(isinstance(e, int) and e >= 1 for e in epochs)
+    ):
+        raise StudyError("report.epochs", f"must be a list of epochs like [1, 25, 50], got {epochs!r}")
+    description = head.get("description", "")
+    if not isinstance(description, str):
+        raise StudyError("study.description", "must be text")
+    return Study(name, path, members, description, sorted(set(epochs)) if epochs else None)
+
+
+def _table(data: dict[str, Any], key: str, required: bool = False) -> dict[str, Any]:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise StudyError(key, f"the file needs a [{key}] table with at least a name")
+        return {}
+    if not isinstance(value, dict):
+        raise StudyError(key, f"must be a table ([{key}]), got {type(value).__name__}")
+    return value
+
+
+def _known(table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    for key in table:
+        if key not in allowed:
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise StudyError(f"{where}.{key}" if where else key, f"unknown key{extra}: allowed {', '.join(allowed)}")
+
+
+def _check_name(name: str, key: str) -> None:
+    from diffdash.config import NAME_RE
+
+    if not NAME_RE.match(name) or ".." in name or name.isdigit():
+        raise StudyError(key, f"{name!r} is not a usable name: letters, digits, '.', '_' or '-', and a letter")
+
+
+def _grid(grid: dict[str, Any]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for key, values in grid.items():
+        where = f"grid.{key}"
+        if not isinstance(values, list) or not values:
+            raise StudyError(where, f"a grid key takes a list of values, e.g. {key} = [1, 2], got {values!r}")
+        normal = _option_key(key, where)
+        for v in values:
+            _options({key: v}, "grid")
+        out[normal] = values
+    return out
+
+
+def _options(table: dict[str, Any], where: str) -> dict[str, Any]:
+    """Option keys normalised to underscores and checked against `new`'s options."""
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            raise StudyError(
+                f"{where}.{key}",
+                'an option takes a value, not a table (quote a run name that has a dot: [runs."cold-s0.1"])',
+            )
+        normal = _option_key(key, f"{where}.{key}")
+        out[normal] = value
+    return out
+
+
+def _option_key(key: str, where: str) -> str:
+    normal = key.replace("-", "_")
+    options = new_options()
+    if normal in RESERVED:
+        raise StudyError(where, f"not allowed in a study: {RESERVED[normal]}")
+    if normal not in options:
+        hint = difflib.get_close_matches(normal, list(options), n=1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise StudyError(where, f"unknown option{extra}: any option of `diffdash new` is allowed")
+    return normal
+
+
+def new_options() -> dict[str, Any]:
+    """`diffdash new`'s click options by parameter name (n_T, n_hidden, ...), less what the study sets itself."""
+    from diffdash.commands.train_commands import new_command
+
+    return {p.name: p for p in new_command.params if p.name and p.name not in RESERVED}
+
+
+def option_argv(key: str, value: Any, where: str) -> list[str]:
+    """One option as `diffdash new` arguments: lists become 16,32,32,16; a flag is present when true."""
+    opt = new_options()[key]
+    flag = max(opt.opts, key=len)
+    if getattr(opt, "is_flag", False):
+        if not isinstance(value, bool):
+            raise StudyError(where, f"takes true or false, got {value!r}")
+        if value:
+            return [flag]
+        return [max(opt.secondary_opts, key=len)] if opt.secondary_opts else []
+    if isinstance(value, bool):
+        raise StudyError(where, f"takes a value like {opt.default!r}, got {str(value).lower()}")
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+            raise StudyError(where, f"a list here must hold numbers, e.g. [16, 32, 32, 16], got {value!r}")
+        return [flag, ",".join(str(v) for v in value)]
+    if isinstance(value, (int, float, str)):
+        return [flag, str(value)]
+    raise StudyError(where, f"takes a number or text, got {type(value).__name__}")
+
+
+def _member(study: str, name: str, defaults: dict[str, Any], own: dict[str, Any], where: str) -> Member:
+    _check_name(name, where)
+    run_id = f"{study}-{name}"
+    from diffdash.config import ConfigError, check_name
+
+    try:
+        check_name(run_id)
+    except ConfigError:
+        raise StudyError(where, f"the run name {run_id!r} is too long (80 characters at most)") from None
+    options = {**defaults, **own}
+    origin = {k: f"defaults.{k}" for k in defaults}
+    origin.update({k: (f"grid.{k}" if where == "grid" else f"{where}.{k}") for k in own})
+    origin[""] = where
+    argv: list[str] = []
+    for key, value in options.items():
+        argv += option_argv(key, value, origin[key])
+    member = Member(name, run_id, options, origin, argv)
+    member.params = resolve(member)
+    return member
+
+
+def resolve(member: Member) -> dict[str, Any]:
+    """Parse the member's arguments with `new`'s options and validate them as `new` does."""
+    import click
+
+    from diffdash.commands.train_commands import build_config, new_command
+    from diffdash.config import RunConfig
+
+    def where(param: str | None) -> str:
+        key = (param or "").lstrip("-").replace("-", "_")
+        for k in member.options:
+            if k.lower() == key.lower():
+                return member.origin[k]
+        return member.origin[""]
+
+    try:
+        ctx = new_command.make_context("new", [*member.argv, "--name", member.run_id])
+    except click.BadParameter as exc:
+        raise StudyError(where(exc.param.name if exc.param else exc.param_hint), exc.message) from None
+    except click.ClickException as exc:
+        raise StudyError(member.origin[""], exc.format_message()) from None
+    fields = set(RunConfig.__dataclass_fields__)
+    try:
+        build_config(**{k: v for k, v in ctx.params.items() if k in fields})
+    except click.BadParameter as exc:
+        hint = exc.param_hint if isinstance(exc.param_hint, str) else None
+        raise StudyError(where(hint), exc.message) from None
+    return {k: v for k, v in ctx.params.items() if k not in RESERVED}
