@@ -8,6 +8,7 @@ import importlib
 import click
 
 from diffdash import __version__
+from diffdash.commands.completion import attach_completion
 
 COMMAND_MODULES = [
     "diffdash.commands.train_commands",
@@ -15,8 +16,11 @@ COMMAND_MODULES = [
     "diffdash.commands.eval_command",
     "diffdash.commands.watch_command",
     "diffdash.commands.runs_commands",
+    "diffdash.commands.tag_command",
     "diffdash.commands.compare_commands",
     "diffdash.commands.report_command",
+    "diffdash.commands.serve_command",
+    "diffdash.commands.study_command",
 ]
 
 
@@ -36,6 +40,7 @@ def cli() -> None:
 for _name in COMMAND_MODULES:
     for _command in importlib.import_module(_name).commands:
         cli.add_command(_command)
+attach_completion(cli)
 
 
 def main() -> None:

@@ -90,7 +90,7 @@ def config_diff(configs: list[dict[str, Any]], *, include_name: bool = False) ->
 
     The parameter count is a key of config.json, so it shows whenever the architectures differ.
     """
-    flat = [flatten(c) for c in configs]
+    flat = [flatten(used_config(c)) for c in configs]
     keys: list[str] = []
     for f in flat:
         keys += [k for k in f if k not in keys]
@@ -101,10 +101,40 @@ def config_diff(configs: list[dict[str, Any]], *, include_name: bool = False) ->
         values = [f.get(key, _MISSING) for f in flat]
         if any(v != values[0] for v in values[1:]):
             out.append((key, [None if v is _MISSING else v for v in values]))
-    return sorted(out, key=lambda kv: kv[0].split(".")[0] in LATE_KEYS)
+    return sorted(out, key=lambda kv: kv[0].split(".")[0] in LATE_KEYS or kv[0] in LATE_DATA_KEYS)
 
 
 _MISSING = object()
+LATE_DATA_KEYS = ("data.source", "data.fallback_from")
+
+
+def used_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The config with the data actually used in place of the one asked for.
+
+    config.json keeps both: `dataset` (the option) and `data` (what the engine loaded; a run asking for
+    full MNIST offline trains on the bundled subset). Comparisons must show the second.
+    """
+    if isinstance(config.get("data"), dict) and config["data"].get("name"):
+        return {k: v for k, v in config.items() if k != "dataset"}
+    return config
+
+
+def val_set(config: dict[str, Any]) -> tuple[str, int | None]:
+    """(data set actually used, number of validation digits): equal for runs whose val losses compare."""
+    data = config.get("data")
+    name = data.get("name") if isinstance(data, dict) and data.get("name") else config.get("dataset")
+    n_val = config.get("n_val")
+    return str(name or "?"), n_val if isinstance(n_val, int) else None
+
+
+def val_set_warning(labels: list[str], configs: list[dict[str, Any]]) -> str | None:
+    """One line saying which runs were validated on what, when that differs (None when all agree)."""
+    sets = [val_set(c) for c in configs]
+    if len(set(sets)) <= 1:
+        return None
+    parts = [f"{label} {format_value(n) if n is not None else '?'} of {name}" for label, (name, n) in zip(
+        labels, sets, strict=True)]  # fmt: skip
+    return "validation sets differ (" + ", ".join(parts) + "): their val losses do not compare"
 
 
 def format_value(value: Any) -> str:
@@ -231,6 +261,12 @@ def sample_at(run: RunDir, epoch: int) -> tuple[int, Any] | None:
         if e <= epoch and (best is None or e > best[0]):
             best = (e, path)
     return best
+
+
+def align(table: list[list[str]]) -> list[str]:
+    """Rows of cells as left-aligned text columns (the plain-text views: diff, compare --plain)."""
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table]
 
 
 def rows_to_csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:

@@ -94,3 +94,26 @@ def test_export_bad_reference_writes_nothing(runs, tmp_path):
     out = tmp_path / "x.csv"
     result = invoke("export", "small", "nope", "-o", str(out))
     assert result.exit_code == 2 and not out.exists()
+
+
+def test_export_csv_and_json_together_exit_2(runs, tmp_path):
+    out = tmp_path / "both.csv"
+    result = invoke("export", "small", "--csv", "--json", "-o", str(out))
+    assert result.exit_code == 2 and "--csv and --json exclude each other" in result.output
+    assert not out.exists()
+    assert invoke("export", "small", "--json").output.lstrip().startswith("[")
+    assert invoke("export", "small", "--csv").output.startswith("run,epoch,")
+
+
+def test_diff_shows_the_data_used_and_warns_on_other_validation_sets(runs):
+    config = json.loads(runs[2].config_path.read_text())
+    config["dataset"] = "mnist"  # asked for full MNIST, fell back offline to the bundled subset
+    config["data"]["fallback_from"] = "/home/x/.cache/diffdash/data"
+    config["n_val"] = 128
+    runs[2].write_config(config)
+    result = CliRunner().invoke(cli, ["diff", "small", "deep"])
+    assert result.exit_code == 0
+    keys = [line.split()[0] for line in result.stdout.splitlines()[1:]]
+    assert "dataset" not in keys and "data.name" not in keys  # both trained on mnist-small
+    assert "n_val" in keys and keys[-1] == "data.fallback_from"  # where data came from: last
+    assert "validation sets differ (small 256 of mnist-small, deep 128 of mnist-small)" in result.stderr

@@ -76,8 +76,12 @@ def test_runs_bad_filter_exits_2(root):
 
 
 def test_empty_runs_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("DIFFDASH_RUNS", str(tmp_path / "none"))
-    assert "no runs in" in cli_run("runs").output
+    """The absolute folder (a relative ./runs says nothing about where one is) and what to do next."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DIFFDASH_RUNS", raising=False)
+    lines = cli_run("runs").output.splitlines()
+    assert lines[0] == f"no runs in {(tmp_path / 'runs').resolve()}"
+    assert "diffdash new" in lines[1] and "--runs-dir" in lines[1]
 
 
 @pytest.mark.parametrize(

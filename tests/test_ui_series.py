@@ -6,7 +6,18 @@ import math
 
 from diffdash.ui.run_view import RunView
 from diffdash.ui.widgets.loss_chart import LossChart
-from diffdash.ui.widgets.series import Series, ThinSeries, ema, finite_pairs, linear_ticks, log_ticks, thin
+from diffdash.ui.widgets.series import (
+    Series,
+    ThinSeries,
+    ema,
+    faint,
+    finite_pairs,
+    linear_ticks,
+    log_ticks,
+    nearest,
+    rgb,
+    thin,
+)
 
 
 def test_thin_series_stays_bounded_and_spans_the_run():
@@ -108,7 +119,7 @@ def test_run_view_progress_and_resume():
             )
     p = v.progress()
     assert p["epoch"] == 2 and p["epoch_frac"] == 0.5 and p["run_frac"] == 0.75
-    assert p["images_per_s"] == 20.0 and p["eta"] == 50 / 20.0
+    assert p["images_per_s"] == 20.0 and p["eta"] > 50 / 20.0  # training left, plus the last preview
     assert v.progress(running=False)["eta"] is None
     v.apply(
         {
@@ -134,3 +145,11 @@ def test_run_view_progress_and_resume():
         }
     )
     assert v.state == "failed" and "nan at step 12" in v.notices[0]
+
+
+def test_colours_faint_shade_and_nearest_point():
+    assert rgb("#1f77b4") == (31, 119, 180) and rgb((1, 2, 3)) == (1, 2, 3) and rgb("cyan") == (0, 200, 200)
+    shade = faint("#ff7f0e")
+    assert all(40 <= c < v for c, v in zip(shade, rgb("#ff7f0e"), strict=True) if v > 40)  # dimmer, same hue order
+    assert shade[0] > shade[1] > shade[2]
+    assert nearest([0.0, 1.0, 2.0], 1.4) == 1 and nearest([0.0, 1.0, 2.0], 9) == 2 and nearest([], 1) is None

@@ -96,3 +96,84 @@ async def test_failed_training_shows_the_error_and_stays_open(tmp_path, small_da
         await pilot.press("q")
         await pilot.pause(0.2)
     assert app.final_state == "failed" and run.read_status()["state"] == "failed"
+
+
+async def test_first_frame_says_loading_with_totals_from_the_config(tmp_path):
+    """No data handed in: the dashboard draws at once and loads MNIST in the engine's thread."""
+    from diffdash.ui.panels import ProgressPanel
+
+    run = RunDir.create(tmp_path, "start")
+    config = tiny_config(epochs=3, train_limit=256, val_limit=64, batch_size=32)
+    app = TrainApp(run, config, data=None, image_mode="halfcell", image_cls=halfcell())
+    async with app.run_test(size=(100, 30)) as pilot:
+        first = dict(app.query_one(ProgressPanel).figures)  # drawn in on_mount, before the engine has said anything
+        assert first["phase"] == "loading the bundled MNIST subset …"
+        assert (first["epochs"], first["steps"]) == (3, 3 * 8)
+        assert app.state() == "starting"
+        assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 1, timeout=120)
+        assert app.state() == "running" and app.query_one(ProgressPanel).figures["phase"] is None
+        await pilot.press("ctrl+c")
+        assert await wait_for(pilot, lambda: not app.is_running, timeout=30)
+
+
+async def test_validation_and_sampling_show_progress_and_a_grid_comes_inside_the_epoch(tmp_path, small_data):
+    from diffdash.ui.panels import ProgressPanel
+
+    run = RunDir.create(tmp_path, "phases")
+    config = tiny_config(epochs=1, train_limit=256, val_limit=1000, batch_size=32, sample_every="3steps")
+    events = []
+    app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell(), listeners=[events.append])
+    seen: set[str] = set()
+    async with app.run_test(size=(120, 36)) as pilot:
+        grid = app.query_one(SampleImage)
+
+        def look() -> bool:
+            text = str(app.query_one(ProgressPanel).render())
+            seen.update(w for w in ("validating", "sampling") if w in text)
+            return app.final_state is not None
+
+        assert await wait_for(pilot, lambda: grid.path is not None and "_step_" in grid.path.name, timeout=120)
+        assert "epoch 1 step" in grid._caption_text and app.view.epochs == [], "the grid came before the epoch ended"
+        assert await wait_for(pilot, look, timeout=120)
+    assert "validating" in seen, "validation ran without the dashboard saying so"
+    validating = [e for e in events if e["event"] == "progress" and e["phase"] == "validating"]
+    assert [e["done"] for e in validating] == list(range(0, 1000, 32)) and validating[0]["total"] == 1000
+    assert any(e["event"] == "progress" and e["phase"] == "sampling" for e in events)
+
+
+async def test_ctrl_c_stops_after_the_step_checkpoints_and_leaves(tmp_path, small_data):
+    run = RunDir.create(tmp_path, "ctrlc")
+    config = tiny_config(epochs=50, train_limit=256, val_limit=64, batch_size=32)
+    app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell())
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 2)
+        await pilot.press("ctrl+c")
+        assert await wait_for(pilot, lambda: not app.is_running, timeout=30), "Ctrl-C did not leave"
+    assert app.final_state == "stopped" and run.read_status()["state"] == "stopped"
+    assert run.last_checkpoint.is_file()
+    assert run.read_events()[0][-1]["event"] == "stopped"
+    assert f"resume with diffdash resume {run.id}" in app.view.notices[0]
+
+
+async def test_command_palette_offers_the_apps_own_commands(tmp_path, small_data):
+    from textual.command import CommandPalette
+
+    from diffdash.ui.widgets.chart_keys import AppCommands
+
+    run = RunDir.create(tmp_path, "palette")
+    config = tiny_config(epochs=50, train_limit=256, val_limit=64, batch_size=32)
+    app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell())
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 1)
+        await pilot.press("ctrl+p")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), timeout=10)
+        titles = [title for title, _, _ in AppCommands(app.screen_stack[0], None).commands()]
+        for wanted in ("Sample a preview grid now", "Checkpoint now", "Pause / resume training", "Stop training"):
+            assert any(t.startswith(wanted) for t in titles), (wanted, titles)
+        assert any("log / linear" in t for t in titles), "the chart's commands are in the palette too"
+        await pilot.press(*"preview grid now")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: any("_step_" in p.name for _, p in run.samples()), timeout=60)
+        await pilot.press("ctrl+c")
+        assert await wait_for(pilot, lambda: not app.is_running, timeout=30)

@@ -94,3 +94,70 @@ def test_watch_bad_reference_exits_2(tmp_path):
     assert "no run matches 'nope'" in result.output and "20261128-120000-ddpm-abcd" in result.output
     result = CliRunner().invoke(cli, ["watch", "latest", "--runs-dir", str(tmp_path / "runs"), "--poll", "0"])
     assert result.exit_code == 2 and "--poll" in result.output
+
+
+def test_watch_without_a_terminal_exits_2_at_once(tmp_path):
+    """`diffdash watch latest </dev/null >out` must not hang drawing escape codes into a file."""
+    record_run(tmp_path / "runs")
+    cmd = [sys.executable, "-m", "diffdash", "watch", "--runs-dir", str(tmp_path / "runs")]
+    started = time.monotonic()
+    done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    took = time.monotonic() - started
+    assert done.returncode == 2 and "needs a terminal" in done.stderr and "--plain" in done.stderr
+    assert done.stdout == "" and "\x1b" not in done.stderr
+    assert took < 5.0, f"took {took:.1f} s"
+
+
+def test_watch_plain_prints_a_text_snapshot(tmp_path):
+    run = record_run(tmp_path / "runs")
+    result = CliRunner().invoke(cli, ["watch", "--plain", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{run.id}  stopped  ddpm [16,32,32,16]  103,601 params  cpu fp32")
+    assert "epoch 3/4  step 120/160 (75%)" in lines[1] and "2,560 img/s" in lines[1]
+    assert any(line.strip().startswith("epoch   3  train") for line in lines)
+    assert any(line.startswith("newest grid:") and line.endswith("epoch_0003.png") for line in lines)
+    assert "watch [OPTIONS] [RUN]" in CliRunner().invoke(cli, ["watch", "--help"]).output
+
+
+async def test_watch_says_training_keys_are_unavailable(tmp_path):
+    run = record_run(tmp_path / "runs")
+    app = DashboardApp(run, image_mode="halfcell", image_cls=halfcell(), poll_s=0.1)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for key in ("p", "s", "x"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+        said = [n.message for n in app._notifications]
+        assert len(said) == 3 and all("not available in watch" in m for m in said)
+        assert "p (pause)" in said[0] and "s (sample now)" in said[1] and "x (stop)" in said[2]
+
+
+async def test_watch_shows_the_validation_phase_from_the_status(tmp_path):
+    """Progress events are not in metrics.jsonl; a watcher learns the phase from status.json."""
+    from diffdash.store import process_identity
+    from diffdash.ui.panels import ProgressPanel
+
+    run = record_run(tmp_path / "runs")
+    status = {**run.read_status(), **process_identity(), "state": "running", "heartbeat": time.time(), "time": 6.0,
+              "phase": {"phase": "validating", "done": 3200, "total": 10000}}  # fmt: skip
+    run.write_status(status)
+    app = DashboardApp(run, image_mode="halfcell", image_cls=halfcell(), poll_s=0.1)
+    async with app.run_test(size=(120, 36)) as pilot:
+        panel = app.query_one(ProgressPanel)
+        assert await wait_for(pilot, lambda: "validating 3,200/10,000" in str(panel.render()), timeout=10)
+        run.write_status({**status, "phase": None})
+        assert await wait_for(pilot, lambda: "validating" not in str(panel.render()), timeout=10)
+
+
+async def test_watch_shows_a_mistyped_config_as_damaged(tmp_path):
+    import json
+
+    run = record_run(tmp_path / "runs")
+    config = json.loads(run.config_path.read_text())
+    run.config_path.write_text(json.dumps({**config, "n_hidden": "abc"}))
+    app = DashboardApp(run, image_mode="halfcell", image_cls=halfcell(), poll_s=0.1)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        header = str(app.query_one("#header").render())
+    assert "damaged config.json" in header and "n_hidden" in header
+    assert "a,b,c" not in header

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from diffdash.commands.common import find_run, image_mode_option, runs_dir_option
+from diffdash.commands.common import find_run, has_terminal, image_mode_option, runs_dir_option
+from diffdash.commands.tensorboard_option import check_tensorboard, export_tensorboard, tensorboard_option
 
 STEP_COLUMNS = ("run", "epoch", "step", "images", "time", "loss")
 
@@ -37,7 +38,7 @@ def diff_command(run_refs: tuple[str, ...], runs_dir: Path | None, as_json: bool
     diffdash diff 1 2
     diffdash diff small wide --json
     """
-    from diffdash.comparison import config_diff, format_value, read_config_safe, run_label
+    from diffdash.comparison import align, config_diff, format_value, read_config_safe, run_label, val_set_warning
 
     runs = find_runs(runs_dir, run_refs, least=2)
     configs = [read_config_safe(r) for r in runs]
@@ -46,20 +47,21 @@ def diff_command(run_refs: tuple[str, ...], runs_dir: Path | None, as_json: bool
     if as_json:
         click.echo(json.dumps({"runs": labels, "differences": dict(rows)}, indent=2))
         return
+    warning = val_set_warning(labels, configs)
+    if warning:
+        click.echo(click.style("warning: " + warning, fg="yellow"), err=True)
     if not rows:
         click.echo(f"no differences in config between {', '.join(labels)}")
         return
     table = [["", *labels]] + [[key, *(format_value(v) for v in values)] for key, values in rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    click.echo("\n".join(align(table)))
 
 
 @click.command("export")
 @click.argument("run_refs", metavar="RUN...", nargs=-1, required=True)
 @runs_dir_option
-@click.option("--csv", "fmt", flag_value="csv", default=True, help="Comma-separated values (the default).")
-@click.option("--json", "fmt", flag_value="json", help="A JSON list of row objects.")
+@click.option("--csv", "as_csv", is_flag=True, help="Comma-separated values (the default).")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of row objects.")
 @click.option("--steps", is_flag=True, help="One row per training step (the step loss) instead of per epoch.")
 @click.option(
     "-o",
@@ -68,8 +70,15 @@ def diff_command(run_refs: tuple[str, ...], runs_dir: Path | None, as_json: bool
     default=None,
     help="File to write (default: standard output).",
 )
+@tensorboard_option
 def export_command(
-    run_refs: tuple[str, ...], runs_dir: Path | None, fmt: str, steps: bool, output: Path | None
+    run_refs: tuple[str, ...],
+    runs_dir: Path | None,
+    as_csv: bool,
+    as_json: bool,
+    steps: bool,
+    output: Path | None,
+    tensorboard: Path | None,
 ) -> None:
     """Export runs' metrics as one tidy table: a row per epoch (or per step), a column per measure.
 
@@ -77,10 +86,20 @@ def export_command(
     diffdash export latest > metrics.csv
     diffdash export 1 2 --json -o both.json
     Columns: run, epoch, step, images, time, train_loss, val_loss, seconds, images_per_s, fid.
+    diffdash export 1 2 --tensorboard tb/   TensorBoard event files instead, one folder per run
     """
     from diffdash.comparison import EPOCH_COLUMNS, epoch_rows, rows_to_csv, run_label
 
+    if as_csv and as_json:
+        raise click.UsageError("--csv and --json exclude each other: give one (CSV is the default)")
+    fmt = "json" if as_json else "csv"
+
+    check_tensorboard(tensorboard)
     runs = find_runs(runs_dir, run_refs)
+    if tensorboard is not None:
+        if output is not None or steps or fmt != "csv":
+            raise click.UsageError("--tensorboard writes event files: leave out -o, --json and --steps")
+        return export_tensorboard(runs, tensorboard)
     rows: list[dict] = []
     for run in runs:
         rows += step_rows(run, run_label(run)) if steps else epoch_rows(run)
@@ -107,17 +126,27 @@ def step_rows(run, label: str) -> list[dict]:
 @click.argument("run_refs", metavar="RUN RUN [RUN...]", nargs=-1, required=True)
 @runs_dir_option
 @image_mode_option
-def compare_command(run_refs: tuple[str, ...], runs_dir: Path | None, image_mode: str) -> None:
+@click.option("--plain", is_flag=True, help="Print the summary, warnings and config diff as text (no terminal needed).")
+def compare_command(run_refs: tuple[str, ...], runs_dir: Path | None, image_mode: str, plain: bool) -> None:
     """Compare runs side by side: loss curves overlaid, config diff, summary, sample grids per epoch.
 
     \b
     diffdash compare 1 2
     diffdash compare small wide latest
-    Keys: t train/val/both, l log scale, m smoothing on/off, [ ] smoothing strength (debiased EMA),
-    a x-axis (epoch / images seen / training time), ←/→ epoch of all grids, 1 curves, 2 samples, q quit.
-    Each run keeps one colour (by its place in the command line); runs still training refresh as they go.
+    diffdash compare 1 2 --plain > summary.txt
+    Keys (the dashboard's): t train/val/both, l log scale, m smoothing on/off, [ ] its strength, a x axis
+    (epoch / images seen / training time), r readout cursor (, . move it), + - 0 x range (newest part, all);
+    h hide/show runs, / filter by name or tag, 1 curves, 2 samples (← → epoch of all grids), ctrl+p every
+    command, q quit. Each run keeps one colour (by its place in the command line); live runs refresh.
     """
     runs = find_runs(runs_dir, run_refs, least=2)
+    if plain:
+        from diffdash.compare_text import compare_text
+
+        sys.stdout.write(compare_text(runs))
+        return
+    if not has_terminal():
+        raise click.UsageError("compare needs a terminal (stdin and stdout); use --plain for a text summary")
     from diffdash.ui.compare_app import run_compare
 
     run_compare(runs, image_mode=image_mode)

@@ -65,17 +65,27 @@ def _loss(v: float | None) -> str:
     help="Only runs in this state (repeatable).",
 )
 @click.option("--model", "models", multiple=True, help="Only runs of this model (repeatable), e.g. ddpm.")
+@click.option("--tag", "tags", multiple=True, help="Only runs with this tag (repeatable: all of them).")
+@click.option("--study", default=None, help="Only the runs of this study (`diffdash study`).")
 @click.option("--sort", "sort", type=click.Choice(SORT_KEYS), default="index", show_default=True)
 @click.option("--reverse", is_flag=True, help="Reverse the order.")
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (for scripts).")
 def runs_command(
-    runs_dir: Path | None, statuses: tuple[str, ...], models: tuple[str, ...], sort: str, reverse: bool, as_json: bool
+    runs_dir: Path | None,
+    statuses: tuple[str, ...],
+    models: tuple[str, ...],
+    tags: tuple[str, ...],
+    study: str | None,
+    sort: str,
+    reverse: bool,
+    as_json: bool,
 ) -> None:
-    """List runs: index, id, name, model, progress, validation losses, status.
+    """List runs: index, id, name, model, progress, validation losses, status, tags.
 
     \b
     diffdash runs
     diffdash runs --status running --sort best-val
+    diffdash runs --tag baseline
     diffdash runs --json | jq '.[].best_val'
     The index (#) is accepted wherever a command takes a RUN, as are ids, unique prefixes, names and 'latest'.
     """
@@ -87,13 +97,22 @@ def runs_command(
         rows = [r for r in rows if r.status in statuses]
     if models:
         rows = [r for r in rows if r.model in models]
+    if tags:
+        rows = [r for r in rows if set(tags) <= set(r.tags)]
+    if study:
+        from diffdash.study.members import run_study_name
+
+        rows = [r for r in rows if run_study_name(Path(r.path)) == study]
     rows.sort(key=_sort_key(sort), reverse=reverse)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in rows], indent=2))
         return
     if not rows:
-        what = "matching runs" if statuses or models else "runs"
-        click.echo(f"no {what} in {root}")
+        if statuses or models or tags or study:
+            click.echo(f"no matching runs in {root.resolve()} (diffdash runs lists them all)")
+        else:
+            click.echo(f"no runs in {root.resolve()}")
+            click.echo("start one with `diffdash new --epochs 1`, or point --runs-dir (or DIFFDASH_RUNS) at your runs")
         return
     _print_table(rows)
 
@@ -110,6 +129,7 @@ HEADERS = (
     "status",
     "started",
     "duration",
+    "tags",
 )
 RIGHT = {"#", "epochs", "best val @ep", "last val", "duration"}
 
@@ -128,6 +148,7 @@ def _cells(r) -> list[str]:
         r.status,
         _started(r.started),
         format_seconds(r.duration),
+        " ".join(r.tags),
     ]
 
 
@@ -143,6 +164,8 @@ def _print_table(rows) -> None:
         parts = []
         for i, (cell, width) in enumerate(zip(row, widths, strict=True)):
             text = cell.rjust(width) if HEADERS[i] in RIGHT else cell.ljust(width)
+            if i == len(row) - 1:
+                text = text.rstrip()
             if n == 0:
                 text = click.style(text, bold=True)
             elif i == status_col:
@@ -196,8 +219,11 @@ def rm_command(run_refs: tuple[str, ...], runs_dir: Path | None, purge: bool, ye
     runs = []
     for ref in run_refs:  # resolve everything first: one bad reference and nothing is touched
         run = find_run(runs_dir, ref)
-        if _state(run) == "running":
-            raise click.BadParameter(f"run {run.id} is running: stop it before removing it", param_hint="RUN")
+        pid = run.locked_by()
+        if pid or _state(run) == "running":
+            who = f" (pid {pid} is training it)" if pid and pid > 0 else ""
+            message = f"run {run.id} is running: stop it before removing it{who}"
+            raise click.BadParameter(message, param_hint="RUN")
         if run.path not in [r.path for r in runs]:
             runs.append(run)
     if purge and not yes:
@@ -234,10 +260,6 @@ def rename_command(run_ref: str, name: str, runs_dir: Path | None) -> None:
         check_name(name)
     except ConfigError as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from None
-    if name.isdigit() or name == "latest":
-        raise click.BadParameter(
-            f"run name {name!r} would read as a run index or 'latest': include a letter", param_hint="NAME"
-        )
     for other in sorted_runs(runs_root(runs_dir)):
         if other.path == run.path:
             continue

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
 
-from diffdash.commands.common import bad, find_run, runs_dir_option
+from diffdash.commands.common import (
+    bad,
+    find_run,
+    image_mode_option,
+    read_run_checkpoint,
+    read_run_config,
+    run_error,
+    runs_dir_option,
+)
+from diffdash.commands.grid_display import fresh_path, show_grid
+
+SAMPLE_MAX = 10_000  # a 100x100 grid; more is a data set, which `eval` scores in batches without a grid
+SAMPLE_BATCH = 250
 
 
 @click.command("sample")
@@ -24,7 +37,9 @@ from diffdash.commands.common import bad, find_run, runs_dir_option
     default=None,
     help="PNG to write (default: <run>/samples/sample-<sampler>-<steps>-seed<seed>-n<n>.png).",
 )
-@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists (default: a fresh name).")
+@click.option("--show/--no-show", default=None, help="Draw the grid in the terminal too [default: when on one].")
+@image_mode_option
 @click.option(
     "--start",
     type=click.Choice(("generate", "reconstruct")),
@@ -44,6 +59,8 @@ def sample_command(
     device: str,
     output: Path | None,
     force: bool,
+    show: bool | None = None,
+    image_mode: str = "auto",
     start: str = "generate",
     prior_t: int | None = None,
     gen_noise: float | None = None,
@@ -54,16 +71,23 @@ def sample_command(
     diffdash sample latest -n 64 --sampler ddim --steps 50 -o grid.png
     """
     run = find_run(runs_dir, run_ref)
-    if n < 1:
-        raise bad("n", f"-n must be at least 1, got {n}")
+    if not 1 <= n <= SAMPLE_MAX:
+        raise bad(
+            "n", f"-n must lie in 1..{SAMPLE_MAX} (a {int(SAMPLE_MAX**0.5)}x{int(SAMPLE_MAX**0.5)} grid), got {n}"
+        )
     if steps is not None and steps < 1:
         raise bad("steps", f"--steps must be at least 1, got {steps}")
+    from diffdash.config import ConfigError, check_seed
+
+    try:
+        check_seed(seed)
+    except ConfigError as exc:
+        raise bad("seed", str(exc)) from None
     if not run.last_checkpoint.is_file():
         raise click.BadParameter(f"run {run.id} has no checkpoint yet", param_hint="RUN")
-    from diffdash.config import RunConfig
     from diffdash.diffusion import samplers_for
 
-    config = RunConfig.from_dict(run.read_config())
+    config = read_run_config(run)
     sampler = sampler or config.sampler
     if sampler not in samplers_for(config.model):
         raise bad("sampler", f"unknown sampler {sampler!r}: choose one of {', '.join(samplers_for(config.model))}")
@@ -72,23 +96,75 @@ def sample_command(
     if output is None:
         kind = f"{sampler}-{start}" if config.model == "cold" else sampler
         output = run.samples_dir / f"sample-{kind}-{steps}-seed{seed}-n{n}.png"
-    if output.exists() and not force:
-        raise bad("output", f"{output} exists: pass --force to overwrite it or choose another -o")
+    taken = output if output.exists() and not force else None
+    if taken is not None:
+        output = fresh_path(output)  # never overwrite without --force, never refuse either
+    from diffdash.budget import MemoryBudgetError, check_fits, sampling_bytes
     from diffdash.devices import DeviceError, resolve_device
     from diffdash.images import save_grid
-    from diffdash.sampling import sample_run
 
     try:
         dev = resolve_device(device)
     except DeviceError as exc:
         raise bad("device", str(exc)) from None
+    batch = min(n, SAMPLE_BATCH)
+    try:
+        check_fits(
+            sampling_bytes(config.n_hidden, batch, n, config.norm),
+            dev,
+            "n",
+            f"sampling {n} digits {batch} at a time from n-hidden {','.join(map(str, config.n_hidden))}",
+            "ask for fewer with -n",
+        )
+    except MemoryBudgetError as exc:
+        raise bad(exc.param, str(exc)) from None
+    net, process = load_for_sampling(run, config, dev)
     if config.model == "cold":
-        x = sample_cold(run, n, sampler, steps, seed, dev, start=start, prior_t=prior_t, gen_noise=gen_noise)
-    else:
-        x = sample_run(run, n, sampler, steps, seed, dev)
+        if prior_t is not None:
+            process.prior_t = prior_t
+        if gen_noise is not None:
+            process.gen_noise = gen_noise
+    x = sample_batches(
+        process, net, n, batch, sampler=sampler, steps=steps, seed=seed, start=start, cold=config.model == "cold"
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     save_grid(x, output)
     click.echo(f"wrote {n} samples ({sampler}, {steps if sampler == 'ddim' else config.n_T} steps) to {output}")
+    if taken is not None:
+        click.echo(f"({taken.name} exists: wrote {output.name} beside it; --force overwrites)")
+    if show is not False:
+        show_grid(output, image_mode, force=show is True)
+
+
+def load_for_sampling(run, config, device: str):
+    """The run's network with last.pt's weights, and its process; exit 2 when the checkpoint is unusable."""
+    from diffdash.checkpoint import CheckpointError, load_weights_into
+    from diffdash.diffusion import build_process
+    from diffdash.engine import build_network
+
+    ck = read_run_checkpoint(run, device=device)
+    net = build_network(config).to(device)
+    try:
+        load_weights_into(net, ck["model"], run.last_checkpoint)
+    except CheckpointError as exc:
+        raise run_error(run, str(exc)) from None
+    net.eval()
+    return net, build_process(config, device)
+
+
+def sample_batches(process, net, n: int, batch: int, *, sampler: str, steps: int, seed: int, start: str, cold: bool):
+    """n samples, `batch` at a time; batch i starts from seed + 1_000_003 * i (as `eval` draws them), so
+    -n up to one batch gives exactly the grid it always gave."""
+    import torch
+
+    extra = {"start": start} if cold else {}
+    out = []
+    with torch.no_grad():
+        for i, first in enumerate(range(0, n, batch)):
+            k = min(batch, n - first)
+            x = process.sample(net, k, sampler=sampler, steps=steps, seed=seed + 1_000_003 * i, **extra)
+            out.append(x.detach().float().cpu())
+    return torch.cat(out)
 
 
 def check_cold_options(config, start: str, prior_t: int | None, gen_noise: float | None) -> None:
@@ -99,19 +175,8 @@ def check_cold_options(config, start: str, prior_t: int | None, gen_noise: float
         return
     if prior_t is not None and not 1 <= prior_t <= config.n_T:
         raise bad("prior_t", f"--prior-t must lie in 1..{config.n_T} (the run's n_T), got {prior_t}")
-    if gen_noise is not None and not gen_noise >= 0:
-        raise bad("gen_noise", f"--gen-noise must be zero or positive, got {gen_noise}")
-
-
-def sample_cold(run, n: int, sampler: str, steps: int, seed: int, device: str, *, start, prior_t, gen_noise):
-    from diffdash.sampling import load_trained
-
-    net, process, _ = load_trained(run, device)
-    if prior_t is not None:
-        process.prior_t = prior_t
-    if gen_noise is not None:
-        process.gen_noise = gen_noise
-    return process.sample(net, n, sampler=sampler, steps=steps, seed=seed, start=start)
+    if gen_noise is not None and not (math.isfinite(gen_noise) and gen_noise >= 0):
+        raise bad("gen_noise", f"--gen-noise must be a finite number, zero or above, got {gen_noise}")
 
 
 commands = [sample_command]

@@ -1,43 +1,58 @@
 """`diffdash compare`: several runs on one screen, read from their folders and refreshed while they train.
 
 Curves tab: every run's train (each step) and validation loss overlaid in the run's own colour, the summary
-table and the config differences. Samples tab: the runs' preview grids side by side at one epoch, with one
-scrubber (← / →) moving all of them. Runs are polled once a second; only what changed is redrawn.
+table and the config differences, in one column that scrolls when the terminal is short. Samples tab: the
+runs' preview grids side by side at one epoch, one scrubber (← / →) moving all of them. The chart keys are
+the dashboard's (ChartApp); `h` hides/shows runs, `/` filters them by name or tag. Runs are polled once a
+second; only what changed is redrawn.
 """
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widget import Widget
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from collections.abc import Callable, Iterable
+from functools import partial
 
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+
+from diffdash.comparison import val_set_warning
 from diffdash.store import RunDir
-from diffdash.ui.compare_data import SHOW_MODES, STRENGTHS, X_AXES, CompareRun, chart_series, scrub_epochs
-from diffdash.ui.compare_panels import ConfigDiffTable, GridRow, SummaryTable, run_text
+from diffdash.ui.compare_data import CompareRun, chart_series, scrub_epochs
+from diffdash.ui.compare_panels import ConfigDiffTable, GridRow, RunPicker, SummaryTable, run_text
+from diffdash.ui.widgets.chart_keys import ChartApp
 from diffdash.ui.widgets.loss_chart import LossChart
 
 POLL_S = 1.0
 
 
-class CompareApp(App):
+class FilterInput(Input):
+    """`/`: type words of a run's name or tags; enter keeps the filter, escape clears it."""
+
+    BINDINGS = [Binding("escape", "clear_filter", "clear", show=False)]
+
+    def action_clear_filter(self) -> None:
+        self.value = ""
+        self.app.close_filter()
+
+
+class CompareApp(ChartApp):
     CSS_PATH = "compare.tcss"
     TITLE = "diffdash compare"
+    AUTO_FOCUS = "#curves-body"  # ↑/↓ scroll the curves, tables and diff when the terminal is short
     BINDINGS = [
         Binding("q", "quit", "quit"),
-        Binding("t", "cycle_show", "train/val"),
-        Binding("l", "toggle_log", "log"),
-        Binding("m", "toggle_smooth", "smooth"),
-        Binding("left_square_bracket", "strength(-1)", "less", key_display="["),
-        Binding("right_square_bracket", "strength(1)", "more", key_display="]"),
-        Binding("a", "cycle_axis", "x-axis"),
-        Binding("left", "scrub(-1)", "epoch ←", key_display="←", priority=True),
-        Binding("right", "scrub(1)", "epoch →", key_display="→", priority=True),
+        Binding("h", "pick_runs", "hide/show"),
+        Binding("slash", "filter", "filter", key_display="/"),
+        Binding("left", "scrub(-1)", "epoch ←", key_display="←", priority=True, show=False),
+        Binding("right", "scrub(1)", "epoch →", key_display="→", priority=True, show=False),
         Binding("home", "scrub_to(0)", "first", show=False, priority=True),
         Binding("end", "scrub_to(-1)", "last", show=False, priority=True),
-        Binding("1", "tab('curves')", "curves"),
-        Binding("2", "tab('samples')", "samples"),
+        Binding("1", "tab('curves')", "curves", show=False),
+        Binding("2", "tab('samples')", "samples", show=False),
     ]
 
     def __init__(
@@ -53,27 +68,28 @@ class CompareApp(App):
         self.runs = [CompareRun(run, i) for i, run in enumerate(runs)]
         self.image_mode = image_mode
         self.image_cls = image_cls
-        self.show = "both"
-        self.strength = 0.9
+        self.query_text = ""
         self.epochs: list[int] = []
         self.epoch: int | None = None  # the scrubber; None until some run has a grid
         self.follow = True  # keep the scrubber on the newest epoch while runs add grids
+        self.opened: RunDir | None = None  # "open run" from the palette: the caller shows its dashboard
+        self.filter_box = FilterInput(placeholder="runs by name or tag (enter: keep, escape: clear)", id="filter")
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
+        yield Static(id="warning")
         with TabbedContent(initial="curves"):
-            with TabPane("Curves [1]", id="curves"), Vertical():
-                yield LossChart("loss", alpha=1 - self.strength, id="chart")
+            with TabPane("Curves [1]", id="curves"), VerticalScroll(id="curves-body"):
+                yield LossChart("loss", id="chart")
                 yield SummaryTable(id="summary")
                 yield ConfigDiffTable(id="diff")
-            with TabPane("Samples [2]", id="samples"), Vertical():
+            with TabPane("Samples [2] ←/→", id="samples"), Vertical():
                 yield GridRow(self.runs, self.image_mode, self.image_cls, id="grids")
                 yield Static(id="scrubber")
-        yield Footer()
+        yield self.filter_box
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.x_axis = "epoch"
         for table in self.query("DataTable"):
             table.can_focus = False
         self.refresh_runs(force=True)
@@ -82,28 +98,30 @@ class CompareApp(App):
     # ---------------------------------------------------------------- data
     def refresh_runs(self, force: bool = False) -> None:
         changed = [r.poll() for r in self.runs]
-        if not (force or any(changed)):
-            return
-        self.draw_chart()
+        if force or any(changed):
+            self.runs_changed()
+
+    def runs_changed(self) -> None:
+        """Redraw everything that depends on the runs or on which of them are shown."""
+        shown = [r for r in self.runs if r.shown]
+        self.chart.set_series(chart_series(self.runs))
         self.query_one(SummaryTable).update_runs(self.runs)
         self.query_one(ConfigDiffTable).update_runs(self.runs)
+        warning = val_set_warning([r.label for r in shown], [r.config for r in shown])
+        box = self.query_one("#warning", Static)
+        box.display = warning is not None
+        box.update(Text("⚠ " + (warning or ""), style="bold yellow"))
         epochs = scrub_epochs(self.runs)
         if epochs != self.epochs:
             self.epochs = epochs
-            if epochs and (self.follow or self.epoch is None):
+            if epochs and (self.follow or self.epoch not in epochs):
                 self.epoch = epochs[-1]
-        self.draw_grids(force=True)
+        if not epochs:
+            self.epoch = None
+        self.draw_grids()
         self.draw_title()
 
-    def draw_chart(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.chart_title = f"loss: {self.show}" + (
-            f", EMA {self.strength:g}" if chart.smoothing and self.show != "val" else ""
-        )
-        chart.alpha = 1 - self.strength
-        chart.set_series(chart_series(self.runs, self.show))
-
-    def draw_grids(self, force: bool = False) -> None:
+    def draw_grids(self) -> None:
         self.query_one(GridRow).show_epoch(self.epoch)
         if self.epoch is None:
             text = "no preview grids yet"
@@ -114,40 +132,49 @@ class CompareApp(App):
         self.query_one("#scrubber", Static).update(text)
 
     def draw_title(self) -> None:
-        title = run_text(self.runs[0])
-        for r in self.runs[1:]:
-            title += "   "
-            title += run_text(r)
+        title = Text()
+        for r in self.runs:
+            if r.shown:
+                title += run_text(r)
+                title += Text("   ")
+        hidden = sum(not r.shown for r in self.runs)
+        if hidden:
+            title.append(f"({hidden} of {len(self.runs)} hidden: h)  ", style="dim")
+        if self.query_text:
+            title.append(f"filter: {self.query_text}  ", style="italic")
         live = sum(r.live for r in self.runs)
-        extra = f"   {live} live" if live else ""
+        if live:
+            title.append(f"{live} live  ")
         if self.epoch is not None:
-            extra += f"   grids at epoch {self.epoch}"
-        self.query_one("#title", Static).update(title + extra)
+            title.append(f"grids at epoch {self.epoch}")
+        self.query_one("#title", Static).update(title)
 
     # ---------------------------------------------------------------- keys
-    def action_cycle_show(self) -> None:
-        self.show = SHOW_MODES[(SHOW_MODES.index(self.show) + 1) % len(SHOW_MODES)]
-        self.draw_chart()
+    def action_pick_runs(self) -> None:
+        self.push_screen(RunPicker(self.runs))
 
-    def action_toggle_log(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.log_scale = not chart.log_scale
+    def action_filter(self) -> None:
+        box = self.filter_box
+        box.display = True
+        box.focus()
 
-    def action_toggle_smooth(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.smoothing = not chart.smoothing
-        self.draw_chart()
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input is self.filter_box:  # the palette's own input bubbles up here too
+            self.apply_filter(event.value)
 
-    def action_strength(self, step: int) -> None:
-        i = min(range(len(STRENGTHS)), key=lambda k: abs(STRENGTHS[k] - self.strength))
-        self.strength = STRENGTHS[max(0, min(len(STRENGTHS) - 1, i + step))]
-        self.query_one(LossChart).smoothing = self.strength > 0
-        self.draw_chart()
-        self.notify(f"smoothing EMA {self.strength:g}", timeout=1.5)
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input is self.filter_box:
+            self.close_filter()
 
-    def action_cycle_axis(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.x_axis = X_AXES[(X_AXES.index(chart.x_axis) + 1) % len(X_AXES)] if chart.x_axis in X_AXES else "epoch"
+    def apply_filter(self, text: str) -> None:
+        self.query_text = text.strip()
+        for r in self.runs:
+            r.filtered = bool(self.query_text) and not r.matches(self.query_text)
+        self.runs_changed()
+
+    def close_filter(self) -> None:
+        self.filter_box.display = False  # the title keeps saying "filter: ..."; `/` brings the box back
+        self.set_focus(self.query_one("#curves-body"))
 
     def action_scrub(self, step: int) -> None:
         if not self.epochs:
@@ -169,9 +196,38 @@ class CompareApp(App):
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # while the filter box has the keys, letters are text, not commands
+        return not (self.filter_box.has_focus and action not in ("scrub", "scrub_to", "quit"))
+
+    # ---------------------------------------------------------------- palette
+    def extra_commands(self) -> Iterable[tuple[str, Callable[[], object], str]]:
+        for r in self.runs:
+            yield f"Open run {r.label} in the dashboard", partial(self.open_run, r.run), "leaves compare; q comes back"
+            verb = "Show" if r.hidden else "Hide"
+            yield f"{verb} run {r.label}", partial(self.toggle_run, r), "on the chart, tables and grids"
+
+    def toggle_run(self, r: CompareRun) -> None:
+        r.hidden = not r.hidden
+        self.runs_changed()
+
+    def open_run(self, run: RunDir) -> None:
+        self.opened = run
+        self.exit()
+
 
 def run_compare(runs: list[RunDir], image_mode: str = "auto") -> None:
-    """Start the app; the image class is chosen first, since textual-image asks the terminal on import."""
+    """Start the app; the image class is chosen first, since textual-image asks the terminal on import.
+
+    "Open run" in the palette leaves compare for that run's dashboard; quitting it comes back here.
+    """
+    from diffdash.ui.dashboard import DashboardApp
     from diffdash.ui.widgets.sample_image import image_class
 
-    CompareApp(runs, image_mode=image_mode, image_cls=image_class(image_mode)).run()
+    image_cls = image_class(image_mode)
+    while True:
+        app = CompareApp(runs, image_mode=image_mode, image_cls=image_cls)
+        app.run()
+        if app.opened is None:
+            return
+        DashboardApp(app.opened, image_mode=image_mode, image_cls=image_cls).run()

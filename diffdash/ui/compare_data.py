@@ -18,11 +18,8 @@ from diffdash.comparison import (
 )
 from diffdash.history import Follower
 from diffdash.store import RunDir
+from diffdash.tags import matches, read_tags
 from diffdash.ui.widgets.series import Series
-
-SHOW_MODES = ("both", "train", "val")
-X_AXES = ("epoch", "images", "time")
-STRENGTHS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)
 
 
 @dataclass
@@ -39,6 +36,16 @@ class CompareRun:
         self.label = run_label(self.run, self.config)
         self.colour = run_colour(self.index)
         self.rgb = hex_to_rgb(self.colour)
+        self.tags = read_tags(self.run)
+        self.hidden = False  # `h`: hidden by hand
+        self.filtered = False  # `/`: left out by the filter
+
+    @property
+    def shown(self) -> bool:
+        return not (self.hidden or self.filtered)
+
+    def matches(self, query: str) -> bool:
+        return matches(query, f"{self.label} {self.run.id}", self.tags)
 
     @property
     def history(self):
@@ -52,7 +59,9 @@ class CompareRun:
         changed = bool(events) or status != self.status or samples != self.samples
         if any(e.get("event") in ("start", "resumed") for e in events):
             self.config = read_config_safe(self.run)
-        self.status, self.samples = status, samples
+        tags = read_tags(self.run)
+        changed = changed or tags != self.tags
+        self.status, self.samples, self.tags = status, samples, tags
         return changed
 
     @property
@@ -76,26 +85,27 @@ class CompareRun:
         return fids[-1] if fids else None
 
 
-def chart_series(runs: list[CompareRun], show: str) -> list[Series]:
-    """One train line (every step; smoothing applies) and one validation line (per epoch) per run."""
+def chart_series(runs: list[CompareRun]) -> list[Series]:
+    """One train line (every step; smoothing applies) and one validation line (per epoch) per shown run."""
     out = []
     for r in runs:
+        if not r.shown:
+            continue
         h = r.history
         spe = (h.start or {}).get("steps_per_epoch") or r.config.get("steps_per_epoch") or 1
-        if show in ("both", "train"):
-            if h.step:
-                x = {"epoch": [s / spe for s in h.step], "images": h.step_images, "time": h.step_time}
-                y = h.step_loss
-            else:
-                x = {"epoch": h.epoch, "images": h.epoch_images, "time": h.epoch_time}
-                y = h.train_loss
-            out.append(Series(f"{r.label} train", x, y, color=r.rgb, smooth=True))
-        if show in ("both", "val"):
-            x = {"epoch": h.epoch, "images": h.epoch_images, "time": h.epoch_time}
-            out.append(Series(f"{r.label} val", x, h.val_loss, color=r.rgb, smooth=False, marker="hd"))
+        epoch_x = {"epoch": h.epoch, "images": h.epoch_images, "time": h.epoch_time}
+        if h.step:
+            x = {"epoch": [s / spe for s in h.step], "images": h.step_images, "time": h.step_time}
+            out.append(Series(f"{r.label} train", x, h.step_loss, color=r.rgb, group=r.label))
+        else:
+            out.append(Series(f"{r.label} train", epoch_x, h.train_loss, color=r.rgb, group=r.label))
+        out.append(
+            Series(f"{r.label} val", epoch_x, h.val_loss, color=r.rgb, smooth=False, kind="val", group=r.label,
+                   epoch_marks=True)
+        )  # fmt: skip
     return out
 
 
 def scrub_epochs(runs: list[CompareRun]) -> list[int]:
-    """Every epoch at which some run has a preview grid."""
-    return sorted({e for r in runs for e, _ in r.samples})
+    """Every epoch at which some shown run has a preview grid."""
+    return sorted({e for r in runs if r.shown for e, _ in r.samples})

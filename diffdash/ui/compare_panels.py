@@ -1,14 +1,16 @@
-"""The compare view's tables and grid row: summary, config diff and the runs' grids at one epoch."""
+"""The compare view's panels: summary, config diff, the runs' grids at one epoch, and the hide/show picker."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import DataTable
+from textual.widgets import DataTable, SelectionList, Static
 
-from diffdash.comparison import config_diff, format_value
+from diffdash.comparison import config_diff, format_value, val_set
 from diffdash.ui.compare_data import CompareRun
 from diffdash.ui.widgets.sample_image import SampleImage
 
@@ -19,14 +21,23 @@ def _f(v: float | None, spec: str = ".5f") -> str:
     return "-" if v is None else format(v, spec)
 
 
-def run_text(r: CompareRun) -> Text:
-    return Text("■ ", style=r.colour) + Text(r.label, style=f"bold {r.colour}")
+def run_text(r: CompareRun, tags: bool = False) -> Text:
+    text = Text("■ ", style=r.colour) + Text(r.label, style=f"bold {r.colour}")
+    if tags and r.tags:
+        text.append(" " + " ".join(f"#{t}" for t in r.tags), style="dim")
+    return text
 
 
 class SummaryTable(DataTable):
-    """Best validation loss @ epoch, final validation loss, epochs, s/epoch, images/s, FID, status."""
+    """Status, best val loss @ epoch, final val loss, epochs, s/epoch, images/s, FID, validation set, tags.
 
-    COLUMNS = ("run", "best val @ep", "final val", "epochs", "s/epoch", "img/s", "FID @ep", "params", "status")
+    Status comes second so a narrow terminal cuts the least important columns, not it.
+    """
+
+    COLUMNS = (
+        "run", "status", "best val @ep", "final val", "epochs", "s/epoch", "img/s", "FID @ep", "params", "val on",
+        "tags",
+    )  # fmt: skip
 
     def on_mount(self) -> None:
         self.cursor_type = "none"
@@ -37,12 +48,16 @@ class SummaryTable(DataTable):
     def update_runs(self, runs: list[CompareRun]) -> None:
         self.clear()
         for r in runs:
+            if not r.shown:
+                continue
             s = r.summary()
             best = f"{_f(s['best_val'])} @{s['best_epoch']}" if s["best_val"] is not None else "-"
             fid = f"{s['fid']:.1f} @{s['fid_epoch']}" if s["fid"] is not None else "-"
             status = s["status"]
+            name, n_val = val_set(r.config)
             self.add_row(
                 run_text(r),
+                Text(status, style=STATUS_STYLE.get(status, "")),
                 Text(best, justify="right"),
                 Text(_f(s["final_val"]), justify="right"),
                 Text(f"{s['epochs']}/{s['epochs_total'] or '?'}", justify="right"),
@@ -50,7 +65,8 @@ class SummaryTable(DataTable):
                 Text(_f(s["images_per_s"], ".0f"), justify="right"),
                 Text(fid, justify="right"),
                 Text(format_value(r.config.get("parameters")), justify="right"),
-                Text(status, style=STATUS_STYLE.get(status, "")),
+                Text(f"{format_value(n_val)} {name}"),
+                Text(" ".join(f"#{t}" for t in r.tags), style="dim"),
             )
 
 
@@ -63,12 +79,13 @@ class ConfigDiffTable(DataTable):
 
     def update_runs(self, runs: list[CompareRun]) -> None:
         self.clear(columns=True)
+        runs = [r for r in runs if r.shown]
         self.add_column("differs", key="key")
         for r in runs:
             self.add_column(run_text(r), key=r.run.id)
         rows = config_diff([r.config for r in runs])
         if not rows:
-            self.add_row("(configs are identical)", *["" for _ in runs])
+            self.add_row("(configs are identical)" if len(runs) > 1 else "(one run shown)", *["" for _ in runs])
         for key, values in rows:
             self.add_row(key, *(format_value(v) for v in values))
 
@@ -94,6 +111,7 @@ class GridRow(Horizontal):
 
     def show_epoch(self, epoch: int | None) -> None:
         for r, image in zip(self.runs, self.images, strict=True):
+            image.display = r.shown
             found = r.grid_at(epoch) if epoch is not None else None
             if found is None:
                 image.show(None, f"{r.label} · no grid by epoch {epoch}" if epoch else r.label)
@@ -108,3 +126,38 @@ class GridRow(Horizontal):
                 parts.append(f"FID {fid:.1f}")
             image.show(path, " · ".join(parts))
             image.query_one(".caption").styles.color = r.colour
+
+
+class RunPicker(ModalScreen[None]):
+    """`h`: tick the runs to show (space toggles, enter or escape closes); the chart follows at once."""
+
+    DEFAULT_CSS = """
+    RunPicker { align: center middle; }
+    RunPicker > Vertical { width: 60; max-width: 95%; height: auto; border: round $accent; background: $surface; }
+    RunPicker SelectionList { height: auto; max-height: 16; }
+    RunPicker Static { padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape,h", "close", "close")]
+
+    def __init__(self, runs: list[CompareRun]):
+        super().__init__()
+        self.runs = runs
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("runs shown on the chart (space: show / hide, escape: done)")
+            yield SelectionList[int](*[(run_text(r, tags=True), r.index, not r.hidden) for r in self.runs])
+
+    def on_mount(self) -> None:
+        picker = self.query_one(SelectionList)
+        picker.highlighted = 0
+        picker.focus()
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        chosen = set(event.selection_list.selected)
+        for r in self.runs:
+            r.hidden = r.index not in chosen
+        self.app.runs_changed()
+
+    def action_close(self) -> None:
+        self.dismiss()

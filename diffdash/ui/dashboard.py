@@ -8,27 +8,30 @@ so however fast events come the screen redraws at most 5 times a second (the cha
 
 from __future__ import annotations
 
-import contextlib
+import os
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from diffdash.store import RunDir
+from diffdash.store import DamagedConfig, RunDir
 from diffdash.ui.panels import ProgressPanel, eval_text, header_text
 from diffdash.ui.run_view import RunView
 from diffdash.ui.screens import HelpScreen
+from diffdash.ui.widgets.chart_keys import ChartApp
 from diffdash.ui.widgets.event_line import EventLine
 from diffdash.ui.widgets.loss_chart import LossChart
-from diffdash.ui.widgets.sample_image import SampleImage
-from diffdash.ui.widgets.series import AXES
+from diffdash.ui.widgets.sample_image import SampleImage, sixel_tmux_warning
+from diffdash.ui.widgets.system_line import SystemLine, system_figures
 
 DRAW_EVERY_S = 0.2
+SYSTEM_EVERY_S = 2.0
 CHART_EVERY_S = 1.0  # plotext builds dominate the UI thread: measured 7.6% of a core at 2/s vs 3.1% at 1/s
 GENERATED = "generated"
 
@@ -40,23 +43,23 @@ def grid_order(item: tuple[int, Path]) -> tuple[int, int]:
     return epoch, int(step) if step.isdigit() else 1 << 62
 
 
-class DashboardApp(App):
+class DashboardApp(ChartApp):
     CSS_PATH = str(Path(__file__).with_name("dashboard.tcss"))  # absolute: subclasses live in other modules
     TITLE = "diffdash"
-    ENABLE_COMMAND_PALETTE = False  # every action has a key; the palette's footer slot is better spent on them
+    COMMAND_PALETTE_DISPLAY = "^p"
     BINDINGS = [
         Binding("q", "quit", "quit"),
-        Binding("x", "stop_training", "stop"),
-        Binding("p", "pause", "pause"),
-        Binding("s", "sample_now", "sample"),
-        Binding("c", "checkpoint_now", "ckpt"),
-        Binding("l", "toggle_log", "log"),
-        Binding("m", "toggle_smooth", "ema"),
-        Binding("a", "cycle_axis", "x-axis", show=False),
-        Binding("left", "grid(-1)", "older", key_display="←"),
-        Binding("right", "grid(1)", "newer", key_display="→"),
-        Binding("end", "grid_latest", "newest", show=False),
-        Binding("v", "cycle_variant", "kind"),
+        Binding("ctrl+c", "interrupt", "quit", show=False, priority=True),
+        # training keys: shown by TrainApp; in watch they only say that they are not available here
+        Binding("x", "stop_training", "stop", show=False, tooltip="Stop training (checkpoint, run marked stopped)"),
+        Binding("p", "pause", "pause", show=False, tooltip="Pause / resume training"),
+        Binding("s", "sample_now", "sample", show=False, tooltip="Sample a preview grid now"),
+        Binding("c", "checkpoint_now", "ckpt", show=False, tooltip="Checkpoint now"),
+        Binding("left", "grid(-1)", "older", key_display="←", tooltip="Older sample grid"),
+        Binding("right", "grid(1)", "newer", key_display="→", tooltip="Newer sample grid"),
+        Binding("end", "grid_latest", "newest", show=False, tooltip="Newest sample grid (follow)"),
+        Binding("v", "cycle_variant", "kind", tooltip="Cycle grid kinds (generated, reconstructions ...)"),
+        Binding("f", "maximize_grid", "big grid", tooltip="Sample grid: maximize / restore"),
         Binding("question_mark", "help", "help", key_display="?"),
     ]
     TRAINING_ACTIONS = ("stop_training", "pause", "sample_now", "checkpoint_now")
@@ -76,7 +79,7 @@ class DashboardApp(App):
         self.image_mode = image_mode
         self.image_cls = image_cls
         self.poll_s = poll_s
-        self.view = RunView()
+        self.view = RunView(run_id=run.id)
         self.config: dict[str, Any] = dict(config or {})
         self.status: dict[str, Any] = {}
         self.offset = 0
@@ -86,6 +89,7 @@ class DashboardApp(App):
         self.grids: list[tuple[int, Path]] = []
         self.grid_index: int | None = None  # None: follow the newest grid
         self.redraws = 0
+        self.config_damage: str | None = None  # config.json's problem, shown in the header
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -95,6 +99,7 @@ class DashboardApp(App):
             with Vertical(id="side"):
                 yield SampleImage(self.image_mode, image_cls=self.image_cls, id="grid")
                 yield Static(id="evals")
+                yield SystemLine(id="system")
         yield ProgressPanel(id="progress")
         yield EventLine(id="events")
         yield Footer(compact=True)
@@ -105,16 +110,45 @@ class DashboardApp(App):
         self.set_interval(DRAW_EVERY_S, self.draw)
         if self.mode == "watch":
             self.set_interval(self.poll_s, self.read_folder)
+        self.set_interval(SYSTEM_EVERY_S, self.read_system)
+        self.read_system()
+        warning = sixel_tmux_warning(self.image_mode)
+        if warning:
+            self.query_one(EventLine).push(f"[yellow]{warning}[/]")
         self.draw(force=True)
 
     def on_resize(self, event) -> None:
         self.screen.set_class(event.size.width < 100, "narrow")
+        self.fit_side(event.size.width, event.size.height)
+
+    def fit_side(self, width: int, height: int) -> None:
+        """The grid is square (w cells by w/2 rows): give the side panel the width its height allows."""
+        body_h = max(height - 5, 4)  # header, progress (2), events, footer
+        grid_rows = body_h - 1 - (3 if self.view.evals else 0) - 1  # caption, evals, system line
+        side = min(max(2 * grid_rows, 28), int(width * 0.6))
+        self.query_one("#side").styles.width = side
+
+    def read_system(self) -> None:
+        pid = self.status.get("pid") if self.mode == "watch" else os.getpid()
+        same_host = self.mode != "watch" or self.status.get("host") in (None, socket.gethostname())
+        self.query_one(SystemLine).update_figures(
+            system_figures(pid if same_host else None, cuda=self.mode != "watch" and self.on_cuda())
+        )
+
+    def on_cuda(self) -> bool:
+        return str(self.config.get("resolved_device", "")).startswith("cuda")
 
     # ---------------------------------------------------------------- reading the run folder
     def _read_config(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
+        try:
             self.config = {**self.config, **self.run_dir.read_config()}
-        self.dirty.add("header")
+            self.config_damage = None
+        except DamagedConfig as exc:  # drawn as damaged, never as the wrong values it holds
+            self.config_damage = str(exc)
+        except (OSError, ValueError):
+            pass
+        self.view.meter.use_config(self.config)
+        self.dirty |= {"header", "progress"}
 
     def read_folder(self) -> None:
         """New events from metrics.jsonl (from the last offset), the status and the grid list."""
@@ -132,15 +166,20 @@ class DashboardApp(App):
         if status != self.status:
             self.status = status
             self.dirty |= {"header", "progress"}
+        phase = status.get("phase") if status.get("state") == "running" else None
+        if phase != self.view.meter.phase and (phase or self.view.meter.phase):
+            self.view.meter.phase = phase  # progress events are not in metrics.jsonl: the status has the phase
+            self.dirty.add("progress")
 
     def apply_events(self, events: list[dict[str, Any]]) -> None:
         events_line = self.query_one(EventLine)
+        now = time.monotonic()
         for e in events:
-            changed = self.view.apply(e)
+            changed = self.view.apply(e, now)
             if e.get("event") in ("start", "resumed"):
                 self._read_config()
             if "notice" in changed:
-                events_line.push_event(e)
+                events_line.push_event(e, self.run_dir.id)
             self.dirty |= changed
 
     def state(self) -> str:
@@ -152,13 +191,19 @@ class DashboardApp(App):
     # ---------------------------------------------------------------- drawing
     def draw(self, force: bool = False) -> None:
         dirty, now = self.dirty, time.monotonic()
+        if self.state() == "running":
+            dirty.add("progress")  # the clock ticks through validation and previews too
         if not dirty:
             return
         self.redraws += 1
         if "header" in dirty or "state" in dirty:
-            self.query_one("#header", Static).update(header_text(self.run_dir.id, self.config, self.state(), self.mode))
+            header = header_text(self.run_dir.id, self.config, self.state(), self.mode)
+            if self.config_damage:
+                header.append(f"\ndamaged config.json: {self.config_damage}", style="bold red")
+            self.query_one("#header", Static).update(header)
         if "progress" in dirty:
-            self.query_one(ProgressPanel).set_figures(self.view.progress(running=self.state() == "running"))
+            figures = self.view.progress(running=self.state() == "running", now=now)
+            self.query_one(ProgressPanel).set_figures(figures)
         if "samples" in dirty:
             self.show_grid()
         if "evals" in dirty:
@@ -220,23 +265,39 @@ class DashboardApp(App):
         self.grid_index = None
         self.show_grid()
 
-    # ---------------------------------------------------------------- chart keys
-    def action_toggle_log(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.log_scale = not chart.log_scale
-
-    def action_toggle_smooth(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.smoothing = not chart.smoothing
-
-    def action_cycle_axis(self) -> None:
-        chart = self.query_one(LossChart)
-        chart.x_axis = AXES[(AXES.index(chart.x_axis) + 1) % len(AXES)] if chart.x_axis in AXES else AXES[0]
-
+    # ---------------------------------------------------------------- keys (the chart's come from ChartApp)
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    # ---------------------------------------------------------------- training keys (TrainApp)
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # watch is read-only: the training keys are hidden from the footer and ignored
-        return not (action in self.TRAINING_ACTIONS and self.mode == "watch")
+    def action_maximize_grid(self) -> None:
+        """Textual's maximize: the grid alone on the screen (f again or escape restores)."""
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+        else:
+            self.screen.maximize(self.query_one(SampleImage), container=False)
+
+    async def action_interrupt(self) -> None:
+        """Ctrl-C: what the README says; in watch it just quits (the run goes on elsewhere)."""
+        self.exit()
+
+    # ---------------------------------------------------------------- training keys (TrainApp does them)
+    def action_stop_training(self) -> None:
+        self.read_only("x (stop)")
+
+    def action_pause(self) -> None:
+        self.read_only("p (pause)")
+
+    def action_sample_now(self) -> None:
+        self.read_only("s (sample now)")
+
+    def action_checkpoint_now(self) -> None:
+        self.read_only("c (checkpoint)")
+
+    def read_only(self, key: str) -> None:
+        self.notify(
+            f"{key} is not available in watch: it is read-only. The process that trains this run "
+            "(diffdash new / resume) has these keys.",
+            title="read-only",
+            severity="warning",
+            timeout=4,
+        )

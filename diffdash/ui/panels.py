@@ -10,6 +10,8 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
+from diffdash.run_progress import fmt_duration
+
 BLOCKS = " ▁▂▃▄▅▆▇█"
 STATE_STYLE = {
     "running": "bold green",
@@ -19,6 +21,7 @@ STATE_STYLE = {
     "failed": "bold red",
     "crashed": "bold red",
     "waiting": "dim",
+    "starting": "bold",
     "stopping": "bold yellow",
 }
 
@@ -45,18 +48,9 @@ def header_text(run_id: str, config: dict[str, Any], state: str, mode: str) -> T
         t.append(" read-only", style="dim")
     t.append(f"  {config.get('model', '?')} [{n_hidden}]")
     t.append(f"  {params:,} params" if params else "  … params")
-    t.append(f"  {device} {config.get('precision', '')}")
+    t.append(f"  {device} {config.get('resolved_precision') or config.get('precision', '')}")
     t.append(f"  {data_text}")
     return t
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    seconds = int(round(seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
 def bar(frac: float, width: int) -> str:
@@ -68,7 +62,8 @@ def bar(frac: float, width: int) -> str:
 
 
 class ProgressPanel(Widget):
-    """Two lines: epoch bar with step/loss, run bar with images/s, elapsed and ETA."""
+    """Two lines: epoch bar with step/loss (or the phase: loading, validating, sampling), run bar with
+    training images/s, elapsed and ETA."""
 
     DEFAULT_CSS = "ProgressPanel { height: 2; width: 1fr; }"
 
@@ -91,13 +86,20 @@ class ProgressPanel(Widget):
         rate = f.get("images_per_s")
         tail1 = f" {f.get('epoch_frac', 0):4.0%}  step {f.get('step', 0):,}/{f.get('steps', 0):,}"
         tail1 += f"  loss {loss:.4f}" if loss is not None else "  loss -"
+        if f.get("phase"):
+            tail1 = f" {f.get('epoch_frac', 0):4.0%}  {f['phase']}"
         tail2 = f" {f.get('run_frac', 0):4.0%}  {rate:,.0f} img/s" if rate else f" {f.get('run_frac', 0):4.0%}  - img/s"
         tail2 += f"  elapsed {fmt_duration(f.get('elapsed'))}  ETA {fmt_duration(f.get('eta'))}"
         bar_w = max(width - len(label1) - max(len(tail1), len(tail2)) - 2, 8)
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(label1 + " ", style="bold")
         t.append(bar(f.get("epoch_frac", 0.0), bar_w), style="green")
-        t.append(tail1 + "\n")
+        if f.get("phase"):
+            t.append(tail1[: -len(f["phase"])])
+            t.append(f["phase"], style="bold yellow")
+            t.append("\n")
+        else:
+            t.append(tail1 + "\n")
         t.append(label2 + " ", style="bold")
         t.append(bar(f.get("run_frac", 0.0), bar_w), style="cyan")
         t.append(tail2)

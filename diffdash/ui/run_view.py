@@ -2,7 +2,8 @@
 
 The same object is filled from the engine's live events (a run trained in this process) or from
 metrics.jsonl read incrementally (a run trained elsewhere), so both screens agree. Its size is
-bounded: per-step losses go to a ThinSeries, recent rates and notices to short deques.
+bounded: per-step losses go to a ThinSeries, notices to a short deque; position, rate and ETA are
+a RunProgress, the same one the headless lines use.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from diffdash.run_progress import RunProgress
 from diffdash.ui.widgets.event_line import describe_event
 from diffdash.ui.widgets.series import Series, ThinSeries
 
@@ -24,7 +26,8 @@ class RunView:
     epochs: list[dict[str, Any]] = field(default_factory=list)
     evals: list[dict[str, Any]] = field(default_factory=list)
     notices: deque = field(default_factory=lambda: deque(maxlen=8))
-    rate_window: deque = field(default_factory=lambda: deque(maxlen=64))
+    run_id: str = ""
+    meter: RunProgress = field(default_factory=RunProgress)
     start: dict[str, Any] = field(default_factory=dict)
     last: dict[str, Any] = field(default_factory=dict)
     last_loss: float | None = None
@@ -32,11 +35,15 @@ class RunView:
     error: str | None = None
     n_events: int = 0
 
-    def apply(self, e: dict[str, Any]) -> set[str]:
-        """Take one event; returns what changed: chart, samples, progress, notice, evals, state."""
+    def apply(self, e: dict[str, Any], now: float | None = None) -> set[str]:
+        """Take one event (arrived at clock reading `now`); returns what changed: chart, samples,
+        progress, notice, evals, state."""
         kind = e.get("event")
         self.n_events += 1
         changed = {"progress"}
+        self.meter.apply(e, now)
+        if kind == "progress":
+            return changed
         self.last = e
         if kind == "step":
             loss = e.get("loss")
@@ -44,7 +51,6 @@ class RunView:
                 self.last_loss = float(loss)
                 self.steps.add(self._xs(e), float(loss))
                 changed.add("chart")
-            self.rate_window.append((e.get("time", 0.0), e.get("images", 0)))
             if self.state == "waiting":
                 self.state = "running"
             return changed
@@ -54,7 +60,6 @@ class RunView:
                 self.epochs = [x for x in self.epochs if x.get("step", 0) <= e.get("step", 0)]
                 self.evals = [x for x in self.evals if x.get("step", 0) <= e.get("step", 0)]
             self.start = {**self.start, **e}
-            self.rate_window.clear()
             self.state, self.error = "running", None
             changed |= {"chart", "state"}
         elif kind == "epoch":
@@ -68,7 +73,7 @@ class RunView:
         elif kind in END_STATES:
             self.state, self.error = kind, e.get("error")
             changed.add("state")
-        text = describe_event(e)
+        text = describe_event(e, self.run_id)
         if text:
             self.notices.appendleft(text)
             changed.add("notice")
@@ -81,63 +86,39 @@ class RunView:
     # ---------------------------------------------------------------- derived figures
     @property
     def epochs_total(self) -> int:
-        return int(self.start.get("epochs") or 0)
+        return self.meter.totals["epochs"]
 
     @property
     def steps_per_epoch(self) -> int:
-        return int(self.start.get("steps_per_epoch") or 0)
+        return self.meter.totals["steps_per_epoch"]
 
-    def progress(self, running: bool = True) -> dict[str, Any]:
-        """Epoch and run progress (0..1), images/s over recent steps, elapsed and ETA in seconds.
+    def progress(self, running: bool = True, now: float | None = None) -> dict[str, Any]:
+        """Epoch and run progress (0..1), training images/s, elapsed (ticking at `now`) and ETA.
 
-        `running` is False when the run's status says it is over (a watched run may end without an event).
+        `running` is False when the run's status says it is over or paused (a watched run may end
+        without an event).
         """
-        spe, total = self.steps_per_epoch, self.epochs_total
-        step = int(self.last.get("step", 0))
-        epoch = int(self.last.get("epoch", 0))
-        run_frac = step / (spe * total) if spe and total else 0.0
-        done_epochs = len(self.epochs) and self.epochs[-1].get("epoch", 0)
-        if spe and step:
-            in_epoch = step - (max(epoch, 1) - 1) * spe
-            epoch_frac = 1.0 if epoch <= done_epochs else min(max(in_epoch / spe, 0.0), 1.0)
-        else:
-            epoch_frac = 0.0
-        rate = self.images_per_s()
-        elapsed = float(self.last.get("time", 0.0))
-        eta = None
-        n_train = self.start.get("n_train") or 0
-        if rate and spe and total and running and self.state == "running":
-            remaining_images = max(total * n_train - int(self.last.get("images", 0)), 0)
-            eta = remaining_images / rate
-        return {
-            "epoch": epoch,
-            "epochs": total,
-            "step": step,
-            "steps": spe * total,
-            "epoch_frac": epoch_frac,
-            "run_frac": min(run_frac, 1.0),
-            "images_per_s": rate,
-            "elapsed": elapsed,
-            "eta": eta,
-            "loss": self.last_loss,
-        }
+        return self.meter.figures(now, running=running and self.state == "running")
 
     def images_per_s(self) -> float | None:
-        if len(self.rate_window) >= 2:
-            (t0, i0), (t1, i1) = self.rate_window[0], self.rate_window[-1]
-            if t1 > t0 and i1 > i0:
-                return (i1 - i0) / (t1 - t0)
-        if self.epochs:
-            return self.epochs[-1].get("images_per_s")
-        return None
+        return self.meter.images_per_s()
 
     def chart_series(self) -> list[Series]:
         cols, y = self.steps.view()
-        ep_x = {a: [float(e.get(a, 0)) for e in self.epochs] for a in ("step", "images", "time")}
+        cols["epoch"] = [s / (self.steps_per_epoch or 1) for s in cols["step"]]
+        ep_x = {a: [float(e.get(a, 0)) for e in self.epochs] for a in ("epoch", "step", "images", "time")}
         return [
             Series("train (step)", cols, y, COLORS["train"], smooth=True),
             Series("train (epoch)", ep_x, [e.get("train_loss") for e in self.epochs], COLORS["epoch"], smooth=False),
-            Series("val", ep_x, [e.get("val_loss") for e in self.epochs], COLORS["val"], smooth=False),
+            Series(
+                "val",
+                ep_x,
+                [e.get("val_loss") for e in self.epochs],
+                COLORS["val"],
+                smooth=False,
+                kind="val",
+                epoch_marks=True,
+            ),
         ]
 
     def best_val(self) -> tuple[float, int] | None:

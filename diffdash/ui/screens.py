@@ -7,20 +7,24 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-HELP = """[b]diffdash dashboard[/b]
+from diffdash.ui.widgets.chart_keys import CHART_HELP
+
+HELP = f"""[b]diffdash dashboard[/b]
 
 [b]q[/b]  quit (asks first while training; the run is checkpointed and marked stopped)
+[b]ctrl+c[/b]  stop after this step, checkpoint, mark the run stopped and leave (again: leave now)
 [b]x[/b]  stop training, keep the dashboard open
 [b]p[/b]  pause / resume training
 [b]s[/b]  sample now: write a preview grid at the current step
 [b]c[/b]  checkpoint now
-[b]l[/b]  loss chart: log / linear scale
-[b]m[/b]  loss chart: EMA smoothing on / off
-[b]a[/b]  loss chart: x axis step / images / time
+{CHART_HELP}
 [b]← →[/b]  browse sample grids by epoch   [b]end[/b]  newest grid (follow)
 [b]v[/b]  cycle grid variants (generated, reconstructions, forward process...)
+[b]f[/b]  sample grid full screen (f or esc to restore)
+[b]ctrl+p[/b]  command palette: every command by name
 [b]?[/b]  this help
 
+In [b]diffdash watch[/b] the training keys (x p s c) only say that they belong to the training process.
 Continue a stopped run with [b]diffdash resume RUN[/b]; follow any run with [b]diffdash watch RUN[/b].
 [dim]press any key to close[/dim]"""
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import threading
 import time
 from typing import Any
 
 from textual import work
+from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
@@ -33,6 +35,13 @@ class EngineEvents(Message):
 
 
 class TrainApp(DashboardApp):
+    BINDINGS = [
+        Binding("x", "stop_training", "stop", tooltip="Stop training (checkpoint, run marked stopped)"),
+        Binding("p", "pause", "pause", tooltip="Pause / resume training"),
+        Binding("s", "sample_now", "sample", tooltip="Sample a preview grid now"),
+        Binding("c", "checkpoint_now", "ckpt", tooltip="Checkpoint now"),
+    ]
+
     def __init__(
         self,
         run: RunDir,
@@ -42,9 +51,11 @@ class TrainApp(DashboardApp):
         resume: bool = False,
         image_mode: str = "auto",
         image_cls: type[Widget] | None = None,
+        listeners: list | None = None,
     ):
         super().__init__(run, image_mode=image_mode, image_cls=image_cls, config=config.to_dict())
-        from diffdash.engine import Controls
+        self.extra_listeners = list(listeners or [])  # e.g. a TensorBoard log, called in the engine thread
+        from diffdash.controls import Controls  # not the engine: torch loads in the worker, after the first frame
 
         self.mode = "train"
         self.train_config = config
@@ -56,6 +67,10 @@ class TrainApp(DashboardApp):
         self._lock = threading.Lock()
         self._stopping = False
         self._bindings_final = False
+        self.exit_when_stopped = False  # Ctrl-C or SIGTERM: stop, checkpoint, then leave
+        self.view.state = "starting"
+        first = "loading data" if data is None else "starting"  # until the engine's first event
+        self.view.meter.phase = {"phase": first, "done": None, "total": None}
 
     def on_mount(self) -> None:
         super().on_mount()  # reads what the folder already holds (a resumed run's history)
@@ -84,7 +99,7 @@ class TrainApp(DashboardApp):
         engine = Engine(
             self.run_dir,
             self.train_config,
-            listeners=[self.listener],
+            listeners=[self.listener, *self.extra_listeners],
             say=self.say,
             data=self.data,
             controls=self.controls,
@@ -111,6 +126,8 @@ class TrainApp(DashboardApp):
         if self.final_state is not None and not self._bindings_final:
             self._bindings_final = True
             self.refresh_bindings()  # the training keys leave the footer
+            if self.exit_when_stopped:
+                self.exit(self.final_state)
         if not events:
             return
         said = [e for e in events if e["event"] == "say"]
@@ -124,7 +141,7 @@ class TrainApp(DashboardApp):
         return self.final_state is None
 
     def state(self) -> str:
-        if self._stopping and self.training:
+        if (self._stopping or self.exit_when_stopped) and self.training:
             return "stopping"
         if self.training and self.controls.paused.is_set():
             return "paused"
@@ -134,7 +151,7 @@ class TrainApp(DashboardApp):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.TRAINING_ACTIONS:
             return self.training and not self._stopping  # hidden once training is over
-        return True
+        return super().check_action(action, parameters)
 
     def action_pause(self) -> None:
         paused = not self.controls.paused.is_set()
@@ -161,6 +178,24 @@ class TrainApp(DashboardApp):
             f"Stop training and quit?\nThe run is checkpointed; continue it with: diffdash resume {self.run_dir.id}"
         )
         self.push_screen(ConfirmScreen(question), self._quit_confirmed)
+
+    async def action_interrupt(self) -> None:
+        """Ctrl-C, as the README says: stop after this step, checkpoint, mark the run stopped, leave.
+
+        A second Ctrl-C leaves at once (the engine still stops: unmounting sets its stop flag).
+        """
+        if not self.training or self.exit_when_stopped:
+            self.exit(self.final_state)
+            return
+        self.interrupt()
+
+    def interrupt(self) -> None:
+        """Stop, and leave once the engine has checkpointed; SIGTERM does the same."""
+        self.exit_when_stopped = True
+        self.query_one(EventLine).push("stopping: finishing this step, writing a checkpoint… (Ctrl-C again: leave now)")
+        self.dirty.add("header")
+        self.controls.stop.set()
+        self.controls.paused.clear()
 
     def action_stop_training(self) -> None:
         if self.training:
@@ -192,14 +227,30 @@ class TrainApp(DashboardApp):
 
 
 def run_training_app(
-    run: RunDir, config: RunConfig, *, data: Any = None, resume: bool = False, image_mode: str = "auto"
+    run: RunDir,
+    config: RunConfig,
+    *,
+    data: Any = None,
+    resume: bool = False,
+    image_mode: str = "auto",
+    listeners: list | None = None,
 ) -> str:
     """Train `run` inside the dashboard; returns the final state (finished, stopped or failed)."""
     from diffdash.ui.widgets.sample_image import image_class
 
     image_cls = image_class(image_mode)  # queries the terminal: must happen before the app starts
-    app = TrainApp(run, config, data=data, resume=resume, image_mode=image_mode, image_cls=image_cls)
-    app.run()
+    app = TrainApp(
+        run, config, data=data, resume=resume, image_mode=image_mode, image_cls=image_cls, listeners=listeners
+    )
+
+    def on_term(_signum, _frame) -> None:
+        app.call_later(app.interrupt)  # the handler runs on the app's own thread, between its callbacks
+
+    old_term = signal.signal(signal.SIGTERM, on_term)
+    try:
+        app.run()
+    finally:
+        signal.signal(signal.SIGTERM, old_term)
     if app.final_state is None:  # the app died before the engine ended: make sure it stops
         app.controls.stop.set()
     state = app.final_state or "stopped"

@@ -7,37 +7,9 @@ from typing import Any
 
 from textual.widgets import Static
 
+from diffdash.event_text import describe_event
 
-def describe_event(e: dict[str, Any]) -> str | None:
-    """A short human line for an event worth telling the user about; None for per-step noise."""
-    kind = e.get("event")
-    epoch = e.get("epoch", 0)
-    if kind == "start":
-        line = f"started: {e.get('epochs')} epochs of {e.get('steps_per_epoch')} steps on {e.get('device')}"
-        if e.get("data_notice"):
-            line = f"[yellow]{e['data_notice']}[/] · {line}"
-        return line
-    if kind == "resumed":
-        return f"resumed at epoch {epoch}, step {e.get('step')}"
-    if kind == "epoch":
-        return f"epoch {epoch} done: train {_f(e.get('train_loss'))} val {_f(e.get('val_loss'))}"
-    if kind == "sample":
-        return f"grid written: {e.get('path') or 'preview'}"
-    if kind == "checkpoint":
-        return f"checkpoint saved at step {e.get('step')}"
-    if kind == "eval":
-        return f"eval: FID {_f(e.get('fid'), 2)} at epoch {epoch}"
-    if kind == "finished":
-        return f"[green]run finished[/] at epoch {epoch}"
-    if kind == "stopped":
-        return f"[yellow]run stopped[/] at step {e.get('step')}: resume with diffdash resume"
-    if kind == "failed":
-        return f"[red]run failed[/]: {e.get('error') or 'unknown error'}"
-    return None
-
-
-def _f(v: Any, digits: int = 4) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
+__all__ = ["EventLine", "describe_event"]
 
 
 class EventLine(Static):
@@ -55,7 +27,7 @@ class EventLine(Static):
         self.recent.appendleft(text)
         self.update("  ·  ".join(self.recent))
 
-    def push_event(self, e: dict[str, Any]) -> None:
-        text = describe_event(e)
+    def push_event(self, e: dict[str, Any], run_id: str = "") -> None:
+        text = describe_event(e, run_id)
         if text:
             self.push(text)

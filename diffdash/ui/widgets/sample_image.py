@@ -9,6 +9,7 @@ snapshots are stable. Only the current grid is held in memory; the file is close
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from textual.app import ComposeResult
@@ -34,6 +35,16 @@ def image_class(mode: str = "auto") -> type[Widget]:
     }[mode]
 
 
+def sixel_tmux_warning(mode: str) -> str | None:
+    """tmux drops sixel output unless it was built with sixel support: say so instead of drawing nothing."""
+    if mode == "sixel" and os.environ.get("TMUX"):
+        return (
+            "--image-mode sixel inside tmux: grids show only if tmux was built with sixel support (tmux 3.4+ "
+            "configured with --enable-sixel); otherwise use --image-mode halfcell"
+        )
+    return None
+
+
 def load_image(path: str | Path):
     """Decode a PNG fully and close the file (an open handle per grid would leak over a long run)."""
     from PIL import Image
@@ -43,7 +54,12 @@ def load_image(path: str | Path):
 
 
 class SampleImage(Vertical):
-    """Caption on top, the picture centred below; `show(path, caption)` swaps the picture."""
+    """Caption on top, the picture centred below; `show(path, caption)` swaps the picture.
+
+    It can be maximized (Textual's Screen.maximize): the picture then refits to the whole screen.
+    """
+
+    ALLOW_MAXIMIZE = True
 
     DEFAULT_CSS = """
     SampleImage { width: 1fr; height: 1fr; }

@@ -10,20 +10,61 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-AXES = ("step", "images", "time")
+AXES = ("step", "images", "time")  # what a live run's ThinSeries records for every step
+X_AXES = ("epoch", "images", "time", "step")  # the chart's `a` cycle: epoch first in every view
+STRENGTHS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)  # EMA decays offered by `[` / `]`
+SHOW_MODES = ("both", "train", "val")
+NAMED_RGB = {
+    "cyan": (0, 200, 200),
+    "orange": (255, 140, 0),
+    "magenta": (220, 60, 220),
+    "red": (220, 50, 50),
+    "green": (60, 180, 60),
+    "blue": (60, 110, 230),
+    "yellow": (220, 200, 40),
+    "white": (230, 230, 230),
+}
 
 
 @dataclass
 class Series:
-    """One named line on a chart. `x` maps an axis name (step, images, time, epoch...) to x values."""
+    """One named line on a chart. `x` maps an axis name (epoch, step, images, time) to x values.
+
+    `group` (a run's name) lets the legend name each colour once when several series share it; `kind`
+    (train or val) is what the `t` key filters on; `epoch_marks` draws a marker at every point, for
+    series with one value per epoch.
+    """
 
     name: str
     x: dict[str, Sequence[float]]
     y: Sequence[float]
     color: str | tuple[int, int, int] = "cyan"
     smooth: bool = True  # the chart's smoothing toggle applies an EMA to this series
-    scatter: bool = False  # draw points only (a few per-epoch values read better as dots + line)
+    scatter: bool = False  # draw points only
     marker: str = "braille"
+    kind: str = "train"
+    group: str | None = None
+    epoch_marks: bool = False
+
+
+def rgb(color: str | tuple[int, int, int]) -> tuple[int, int, int]:
+    if isinstance(color, tuple):
+        return color
+    if color.startswith("#") and len(color) == 7:
+        return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
+    return NAMED_RGB.get(color, (160, 160, 160))
+
+
+def faint(color: str | tuple[int, int, int], keep: float = 0.4, base: int = 40) -> tuple[int, int, int]:
+    """The colour mixed towards a dark grey: the raw curve drawn under its smoothed one."""
+    return tuple(int(base + keep * (c - base)) for c in rgb(color))  # type: ignore[return-value]
+
+
+def nearest(xs: Sequence[float], x: float) -> int | None:
+    """Index of the point of `xs` closest to `x` (the readout's value under the cursor)."""
+    if not xs:
+        return None
+    return min(range(len(xs)), key=lambda i: abs(xs[i] - x))
 
 
 class ThinSeries:
