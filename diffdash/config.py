@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -12,10 +13,13 @@ COLD_FIELDS = (
     "pixelate_min", "fade_to", "loss", "prior_t", "prior_components", "gen_noise",
 )  # fmt: skip
 DEVICES = ("auto", "cpu", "cuda", "mps")
-PRECISIONS = ("fp32", "bf16")
+PRECISIONS = ("auto", "fp32", "bf16")
 COLD_SAMPLERS = ("direct", "alg1", "alg2")
+BLUR_SCHEDULES = ("even", "constant", "growing", "linear")
 PREVIEW_WEIGHTS = ("auto", "ema", "raw")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # torch seeds are 64-bit; offsets added to a seed stay in range
+N_T_RANGE = {"ddpm": (2, 100_000), "cold": (1, 1000)}
 
 
 class ConfigError(ValueError):
@@ -43,12 +47,14 @@ class RunConfig:
     train_limit: int | None = None
     val_limit: int | None = None
     device: str = "auto"
-    precision: str = "fp32"
-    sample_every: int = 1
+    precision: str = "auto"  # bf16 where the hardware has it natively, else fp32 (diffdash/devices.py)
+    threads: int | None = None  # torch intra-op threads; None: all cores
+    sample_every: str = "auto"  # epochs, steps or a duration: see diffdash/cadence.py
     sampler: str = "ddim"
     sample_steps: int = 50
     checkpoint_every: int = 1
     name: str | None = None
+    study: str | None = None  # the study this run belongs to (`diffdash study`), None for a lone run
     # sample quality (issue 6): EMA weights, evaluation during training, per-epoch weight snapshots
     ema: float | None = None
     preview_weights: str = "auto"
@@ -59,7 +65,7 @@ class RunConfig:
     degradation: str = "blur"
     kernel_size: int = 11
     kernel_std: float = 7.0
-    blur_schedule: str = "constant"
+    blur_schedule: str = "even"
     padding: str = "circular"
     mask_std: float = 12.0
     mask_place: str = "centre"
@@ -91,15 +97,21 @@ class RunConfig:
         check_n_hidden(self.n_hidden)
         if self.norm not in ("chw", "hw"):
             raise ConfigError("norm", f"unknown norm {self.norm!r}: choose chw or hw")
-        for name in ("epochs", "batch_size", "n_T", "sample_every", "sample_steps", "checkpoint_every"):
+        for name in ("epochs", "batch_size", "n_T", "sample_steps", "checkpoint_every"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(name, f"{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         for name in ("train_limit", "val_limit"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(name, f"{name.replace('_', '-')} must be at least 1, got {value}")
-        if not self.lr > 0:
-            raise ConfigError("lr", f"lr must be positive, got {self.lr}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError("lr", f"lr must be a finite number above 0 (e.g. 2e-4), got {self.lr}")
+        check_seed(self.seed, "seed")
+        check_seed(self.sample_seed, "sample_seed")
+        low, high = N_T_RANGE.get(self.model, (1, 100_000))
+        if not low <= self.n_T <= high:
+            raise ConfigError("n_T", f"n-T must lie in {low}..{high} for {self.model}, got {self.n_T}")
+        self.check_sample_every()
         b1, b2 = check_betas(self.betas)
         self.betas = [b1, b2]
         if self.dataset not in DATASETS:
@@ -107,7 +119,9 @@ class RunConfig:
         if self.device not in DEVICES:
             raise ConfigError("device", f"unknown device {self.device!r}: choose one of {', '.join(DEVICES)}")
         if self.precision not in PRECISIONS:
-            raise ConfigError("precision", f"unknown precision {self.precision!r}: choose fp32 or bf16")
+            raise ConfigError("precision", f"unknown precision {self.precision!r}: choose auto, fp32 or bf16")
+        if self.threads is not None and (isinstance(self.threads, bool) or not 1 <= int(self.threads) <= 1024):
+            raise ConfigError("threads", f"threads must be a whole number from 1 to 1024, got {self.threads}")
         if self.model == "ddpm" and self.sampler not in ("ancestral", "ddim"):
             raise ConfigError("sampler", f"unknown sampler {self.sampler!r} for ddpm: choose ancestral or ddim")
         if self.name is not None:
@@ -129,14 +143,14 @@ class RunConfig:
         choose("degradation", self.degradation, names(), "degradation")
         choose("sampler", self.sampler, COLD_SAMPLERS, "sampler for cold")
         choose("loss", self.loss, ("l1", "l2"), "loss")
-        choose("blur_schedule", self.blur_schedule, ("constant", "growing", "linear"), "blur schedule")
+        choose("blur_schedule", self.blur_schedule, BLUR_SCHEDULES, "blur schedule")
         choose("padding", self.padding, ("circular", "reflect", "zero"), "padding")
         choose("mask_place", self.mask_place, ("centre", "random"), "mask place")
         choose("fade_to", self.fade_to, ("black", "mean"), "fade target")
         k = self.kernel_size
         if not (isinstance(k, int) and 1 <= k <= 27 and k % 2 == 1):
             raise ConfigError("kernel_size", f"kernel size must be an odd whole number from 1 to 27, got {k}")
-        if not self.kernel_std > 0:
+        if not (math.isfinite(self.kernel_std) and self.kernel_std > 0):
             raise ConfigError("kernel_std", f"kernel std (σ) must be positive, got {self.kernel_std}")
         if not 0 < self.mask_std <= 56:
             raise ConfigError("mask_std", f"mask std must lie in (0, 56] pixels, got {self.mask_std}")
@@ -146,8 +160,17 @@ class RunConfig:
             raise ConfigError("prior_t", f"prior t must lie in 1..n-T ({self.n_T}), got {self.prior_t}")
         if self.prior_components < 1:
             raise ConfigError("prior_components", f"prior components must be at least 1, got {self.prior_components}")
-        if not self.gen_noise >= 0:
+        if not (math.isfinite(self.gen_noise) and self.gen_noise >= 0):
             raise ConfigError("gen_noise", f"gen noise must be zero or positive, got {self.gen_noise}")
+
+    def check_sample_every(self) -> None:
+        from diffdash.cadence import CadenceError, parse_cadence
+
+        try:
+            parse_cadence(self.sample_every)
+        except CadenceError as exc:
+            raise ConfigError("sample_every", str(exc)) from None
+        self.sample_every = str(self.sample_every)
 
     def validate_quality(self) -> None:
         """The EMA / evaluation options (issue 6)."""
@@ -217,10 +240,27 @@ def check_betas(values: list[float]) -> tuple[float, float]:
 
 
 def check_name(name: str) -> str:
+    """The one rule for run names, of `new --name` and `rename` alike."""
     if "/" in name or "\\" in name or ".." in name or not NAME_RE.match(name):
         raise ConfigError(
             "name",
             f"run name {name!r} is not allowed: use letters, digits, '.', '_' or '-' "
             "(no '/', no '..', at most 80 characters)",
         )
+    if name.isdigit() or name == "latest":
+        raise ConfigError("name", f"run name {name!r} would read as a run index or 'latest': include a letter")
     return name
+
+
+def check_seed(value: int, param: str = "seed") -> int:
+    """Seeds fit in 64 bits (torch's limit), so a huge one is a clear error, not an OverflowError later."""
+    if isinstance(value, bool) or not isinstance(value, int) or not SEED_MIN <= value <= SEED_MAX:
+        shown = param.replace("_", "-")
+        raise ConfigError(param, f"{shown} must be a whole number from {SEED_MIN} to {SEED_MAX} (64 bits), got {value}")
+    return value
+
+
+def check_finite(value: float, param: str) -> float:
+    if not math.isfinite(value):
+        raise ConfigError(param, f"{param.replace('_', '-')} must be a finite number, got {value}")
+    return value

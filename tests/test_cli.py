@@ -57,7 +57,7 @@ def invoke(args, runs_dir):
         (["--name", "a/b"], "not allowed"),
         (["--name", ".."], "not allowed"),
         (["--name", "x..y"], "not allowed"),
-        (["--lr", "-1"], "lr must be positive"),
+        (["--lr", "-1"], "lr must be a finite number above 0"),
     ],
 )
 def test_bad_input_exits_2_with_a_clear_message_and_no_run_folder(tmp_path, args, needle):
@@ -95,8 +95,12 @@ def test_new_then_sample_then_name_clash(tmp_path):
     result = invoke(["sample", "tiny", "-n", "4", "--steps", "3", "-o", str(out)], runs)
     assert result.exit_code == 0, result.output
     assert out.stat().st_size > 100
-    again = invoke(["sample", "tiny", "-n", "4", "-o", str(out)], runs)
-    assert again.exit_code == 2 and "--force" in again.output, "never overwrite a user's file silently"
+    before = out.read_bytes()
+    again = invoke(["sample", "tiny", "-n", "4", "--steps", "3", "--seed", "1", "-o", str(out)], runs)
+    assert again.exit_code == 0 and "--force" in again.output, again.output
+    assert out.read_bytes() == before, "never overwrite a user's file silently"
+    fresh = tmp_path / "grid-2.png"
+    assert fresh.stat().st_size > 100 and "grid-2.png" in again.output, "a fresh name beside it, and said so"
     clash = invoke(["new", *TINY, "--name", "tiny"], runs)
     assert clash.exit_code == 2 and "already exists" in clash.output
     assert (runs / "tiny" / "config.json").is_file()

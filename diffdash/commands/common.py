@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from diffdash.config import ConfigError
-from diffdash.store import RunDir, RunNotFound, resolve_run, runs_root
+from diffdash.config import ConfigError, RunConfig
+from diffdash.store import DamagedConfig, RunDir, RunNotFound, check_runs_root, resolve_run, runs_root
 from diffdash.ui import IMAGE_MODES
 
 runs_dir_option = click.option(
@@ -26,6 +29,12 @@ image_mode_option = click.option(
 )
 
 
+def has_terminal() -> bool:
+    """Somewhere a Textual app can draw: a terminal on stdin and stdout, or another Textual driver
+    (textual-serve sets TEXTUAL_DRIVER to its web driver and talks to the app over pipes)."""
+    return (sys.stdin.isatty() and sys.stdout.isatty()) or bool(os.environ.get("TEXTUAL_DRIVER"))
+
+
 def bad(param: str, message: str) -> click.BadParameter:
     return click.BadParameter(message, param_hint=f"--{param.replace('_', '-')}")
 
@@ -34,9 +43,19 @@ def config_error(exc: ConfigError) -> click.BadParameter:
     return bad(exc.param, str(exc))
 
 
+def checked_runs_root(runs_dir: Path | None) -> Path:
+    """The runs folder, or exit 2 when it (or a folder above it) is a file."""
+    root = runs_root(runs_dir)
+    try:
+        check_runs_root(root)
+    except NotADirectoryError as exc:
+        raise click.BadParameter(str(exc), param_hint="--runs-dir (or DIFFDASH_RUNS)") from None
+    return root
+
+
 def find_run(runs_dir: Path | None, ref: str) -> RunDir:
     """Resolve a run reference or exit 2 listing the candidates."""
-    root = runs_root(runs_dir)
+    root = checked_runs_root(runs_dir)
     try:
         return resolve_run(root, ref)
     except RunNotFound as exc:
@@ -45,3 +64,45 @@ def find_run(runs_dir: Path | None, ref: str) -> RunDir:
             lines.append("candidates: " + ", ".join(exc.candidates))
         lines.append("accepted: a run id, a unique prefix of one, a name, an index from `diffdash runs`, or 'latest'")
         raise click.BadParameter("\n".join(lines), param_hint="RUN") from None
+
+
+def run_error(run: RunDir, message: str) -> click.BadParameter:
+    """Exit 2 with one line about a damaged run: "run R: checkpoint last.pt is unreadable (...)"."""
+    return click.BadParameter(f"run {run.id}: {message}", param_hint="RUN")
+
+
+def read_run_config(run: RunDir) -> RunConfig:
+    """The run's config.json as a validated RunConfig, or exit 2 saying what is wrong with the file."""
+    import json
+
+    from diffdash.config_file import load_config
+
+    try:
+        data = run.read_config()
+    except FileNotFoundError:
+        raise run_error(run, "config.json is missing") from None
+    except UnicodeDecodeError:
+        raise run_error(run, "config.json is not text") from None
+    except json.JSONDecodeError as exc:
+        raise run_error(run, f"config.json is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except DamagedConfig as exc:
+        raise run_error(run, str(exc)) from None
+    except OSError as exc:
+        raise run_error(run, f"config.json cannot be read ({exc.strerror})") from None
+    try:
+        return load_config(data)
+    except ConfigError as exc:
+        raise run_error(run, str(exc)) from None
+
+
+def read_run_checkpoint(run: RunDir, path: Path | None = None, device: str = "cpu") -> dict[str, Any]:
+    """A checkpoint of the run (default last.pt), or exit 2: "run R: checkpoint last.pt is unreadable (...)"."""
+    from diffdash.checkpoint import CheckpointError, load_checkpoint
+
+    path = path or run.last_checkpoint
+    try:
+        return load_checkpoint(path, device)
+    except FileNotFoundError:
+        raise run_error(run, f"checkpoint {path.name} is missing") from None
+    except (CheckpointError, OSError) as exc:
+        raise run_error(run, str(exc)) from None

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import click
 
-from diffdash.commands.common import bad, config_error, find_run, image_mode_option, runs_dir_option
+from diffdash.commands.common import bad, checked_runs_root, config_error, find_run, image_mode_option, runs_dir_option
+from diffdash.commands.help_sections import SectionedCommand
+from diffdash.commands.tensorboard_option import check_tensorboard, tensorboard_option, training_listeners
+from diffdash.commands.train_checks import check_memory, create_run, load_data, prepare_resume
 from diffdash.config import DEVICES, MODELS, PRECISIONS, ConfigError, RunConfig, parse_betas, parse_int_list
-from diffdash.store import RunDir, new_run_id, runs_root
+from diffdash.store import RunDir, new_run_id
 
 
 def training_options(f):
@@ -23,9 +26,9 @@ def training_options(f):
             show_default=True,
             help="LayerNorm over (C,28,28) 'chw' (starter default) or (28,28) 'hw'.",
         ),
-        click.option("--epochs", type=int, default=20, show_default=True),
-        click.option("--batch-size", type=int, default=128, show_default=True),
-        click.option("--lr", type=float, default=2e-4, show_default=True),
+        click.option("--epochs", type=int, default=20, show_default=True, help="Passes over the training digits."),
+        click.option("--batch-size", type=int, default=128, show_default=True, help="Digits per training step."),
+        click.option("--lr", type=float, default=2e-4, show_default=True, help="Adam learning rate."),
         click.option("--betas", default="1e-4,0.02", show_default=True, help="beta1,beta2 of the linear schedule."),
         click.option("--n-T", "n_T", type=int, default=None, help="Diffusion steps [default: ddpm 1000, cold 20]."),
         click.option("--seed", type=int, default=0, show_default=True, help="Seed for init, shuffling, noise."),
@@ -47,8 +50,26 @@ def training_options(f):
         click.option("--train-limit", type=int, default=None, help="Use only the first N training digits."),
         click.option("--val-limit", type=int, default=None, help="Use only the first N test digits."),
         click.option("--device", default="auto", show_default=True, help=f"One of {', '.join(DEVICES)}."),
-        click.option("--precision", default="fp32", show_default=True, help=f"One of {', '.join(PRECISIONS)}."),
-        click.option("--sample-every", type=int, default=1, show_default=True, help="Preview grid every N epochs."),
+        click.option(
+            "--precision",
+            default="auto",
+            show_default=True,
+            help=f"One of {', '.join(PRECISIONS)}; auto is bf16 autocast where the hardware has it natively "
+            "(AVX512-BF16 or AMX CPUs, CUDA with bf16), else fp32.",
+        ),
+        click.option(
+            "--threads",
+            type=click.IntRange(min=1, max=1024),
+            default=None,
+            help="CPU threads for training [default: all cores].",
+        ),
+        click.option(
+            "--sample-every",
+            default="auto",
+            show_default=True,
+            help="Preview grids: every N epochs (2), steps (500steps) or training time (90s, 2m); auto = every "
+            "epoch plus, inside long epochs, after 45 s, then at doubling intervals. Combine with commas (1,5m).",
+        ),
         click.option(
             "--sampler",
             default=None,
@@ -107,9 +128,11 @@ def cold_options() -> list:
         click.option("--kernel-std", type=float, default=7.0, show_default=True, help="Blur: kernel σ per step."),
         click.option(
             "--blur-schedule",
-            default="constant",
+            default="even",
             show_default=True,
-            help="Blur: σ per step constant, growing (σ·t, the coursework's), or linear (total σ grows as σ·t).",
+            help="Blur: even (σ per step chosen so the digits' variance falls by equal amounts down to the "
+            "final blur of n_T constant steps), constant (σ each step), growing (σ·t, the coursework's) or linear "
+            "(total σ grows as σ·t).",
         ),
         click.option("--padding", default="circular", show_default=True, help="Blur: circular, reflect or zero."),
         click.option("--mask-std", type=float, default=12.0, show_default=True, help="Mask: final hole σ, pixels."),
@@ -142,6 +165,8 @@ def build_config(**kw) -> RunConfig:
 
 
 def check_device(config: RunConfig) -> None:
+    if config.device in ("auto", "cpu") and config.precision in ("auto", "fp32"):
+        return  # nothing can fail (auto falls back to fp32): skip importing torch, so the dashboard starts at once
     from diffdash.devices import DeviceError, check_precision, resolve_device
 
     try:
@@ -154,12 +179,53 @@ def say(message: str) -> None:
     click.secho(message, fg="yellow", err=True)
 
 
-@click.command("new")
+def wants_dashboard(headless: bool) -> bool:
+    return not headless and sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def starting_line(config: RunConfig) -> None:
+    """Said first, before torch and the data load (seconds on a busy machine), so the terminal is never blank."""
+    from diffdash.run_progress import DATASET_LABELS
+
+    click.echo(f"loading torch and {DATASET_LABELS.get(config.dataset, config.dataset)} …")
+
+
+def early_data(config: RunConfig, headless: bool):
+    """MNIST, loaded before the run folder exists: a damaged file is a one-line refusal (exit 2), not a failed run."""
+    return load_data(config, say)
+
+
+progress_every_option = click.option(
+    "--progress-every",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="--headless: a progress line at least this often.",
+)
+
+
+def warn_saturated_levels(config: RunConfig) -> None:
+    """Cold runs: say so before training when most levels of the degradation carry no digit left."""
+    if config.model == "cold":
+        from diffdash.degradations.levels import saturation_notice
+
+        notice = saturation_notice(config)
+        if notice:
+            say(f"warning: {notice}")
+
+
+@click.command("new", cls=SectionedCommand)
 @training_options
 @runs_dir_option
+@click.option("--study", default=None, help="Tag the run as a member of study NAME (`diffdash runs --study NAME`).")
 @click.option("--headless", is_flag=True, help="Plain progress lines instead of the dashboard.")
+@progress_every_option
 @image_mode_option
-def new_command(runs_dir: Path | None, headless: bool, image_mode: str, **kw) -> None:
+@tensorboard_option
+def new_command(
+    runs_dir: Path | None, headless: bool, progress_every: float, image_mode: str, tensorboard: Path | None, **kw
+) -> None:
     """Create a run under runs/ and train it.
 
     \b
@@ -167,18 +233,18 @@ def new_command(runs_dir: Path | None, headless: bool, image_mode: str, **kw) ->
     diffdash new --epochs 1 --dataset mnist-small --headless
     """
     config = build_config(**kw)
+    starting_line(config)
     check_device(config)
-    from diffdash.data import load_mnist
-
-    data = load_mnist(config.dataset, config.data_dir, say=say)
-    root = runs_root(runs_dir)
-    run_id = new_run_id(config.model, config.name)
-    try:
-        run = RunDir.create(root, run_id)
-    except FileExistsError:
-        raise bad("name", f"a run named {run_id!r} already exists in {root}: choose another --name") from None
+    check_tensorboard(tensorboard)
+    warn_saturated_levels(config)
+    root = checked_runs_root(runs_dir)
+    check_memory(config)
+    data = early_data(config, headless)
+    run = create_run(root, new_run_id(config.model, config.name), config)
     click.echo(f"run {run.id} in {root}")
-    sys.exit(train(run, config, data=data, resume=False, headless=headless, image_mode=image_mode))
+    listeners = training_listeners(tensorboard, run, say)
+    shown = dict(headless=headless, image_mode=image_mode, progress_every=progress_every)
+    sys.exit(train(run, config, data=data, resume=False, listeners=listeners, **shown))
 
 
 @click.command("resume")
@@ -186,46 +252,60 @@ def new_command(runs_dir: Path | None, headless: bool, image_mode: str, **kw) ->
 @runs_dir_option
 @click.option("--epochs", type=int, default=None, help="Train to this many epochs in all (default: as before).")
 @click.option("--headless", is_flag=True, help="Plain progress lines instead of the dashboard.")
+@progress_every_option
 @image_mode_option
-def resume_command(run_ref: str, runs_dir: Path | None, epochs: int | None, headless: bool, image_mode: str) -> None:
+@tensorboard_option
+def resume_command(
+    run_ref: str,
+    runs_dir: Path | None,
+    epochs: int | None,
+    headless: bool,
+    progress_every: float,
+    image_mode: str,
+    tensorboard: Path | None,
+) -> None:
     """Continue a run from its last checkpoint (after a stop or a crash).
 
     \b
     diffdash resume latest
     diffdash resume 20261128-143012-ddpm-3f2a --epochs 40
     """
+    check_tensorboard(tensorboard)
     run = find_run(runs_dir, run_ref)
-    try:
-        config = RunConfig.from_dict(run.read_config())
-    except (OSError, ValueError, TypeError) as exc:
-        raise click.BadParameter(f"run {run.id} has no readable config.json ({exc})", param_hint="RUN") from None
-    try:
-        state = run.read_status().get("state")
-    except (OSError, ValueError):
-        state = None
-    if state == "running":
-        raise click.BadParameter(f"run {run.id} is still running (its process is alive)", param_hint="RUN")
-    if not run.last_checkpoint.is_file():
-        raise click.BadParameter(f"run {run.id} has no checkpoint to resume from", param_hint="RUN")
+    config = prepare_resume(run)
     if epochs is not None:
         if epochs < 1:
             raise bad("epochs", f"epochs must be at least 1, got {epochs}")
         config.epochs = epochs
-    check_device(config)
-    from diffdash.data import load_mnist
-
-    data = load_mnist(config.dataset, config.data_dir, say=say)
     click.echo(f"resuming {run.id}")
-    sys.exit(train(run, config, data=data, resume=True, headless=headless, image_mode=image_mode))
+    starting_line(config)
+    check_device(config)
+    data = early_data(config, headless)
+    listeners = training_listeners(tensorboard, run, say)
+    shown = dict(headless=headless, image_mode=image_mode, progress_every=progress_every)
+    sys.exit(train(run, config, data=data, resume=True, listeners=listeners, **shown))
 
 
-def train(run: RunDir, config: RunConfig, *, data, resume: bool, headless: bool, image_mode: str) -> int:
-    """Train in this process; returns the exit code (0 finished or stopped, 1 failed)."""
+def train(
+    run: RunDir,
+    config: RunConfig,
+    *,
+    data,
+    resume: bool,
+    headless: bool,
+    image_mode: str,
+    listeners: list | None = None,
+    progress_every: float = 30.0,
+) -> int:
+    """Train in this process; returns the exit code (0 finished or stopped, 1 failed).
+
+    `listeners` get every engine event besides the dashboard or progress printer (e.g. a TensorBoard log).
+    """
     if config.eval_every is not None:
         from diffdash.commands.eval_command import ensure_classifier
 
         ensure_classifier(data, config.data_dir)
-    if not headless and not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not wants_dashboard(headless):
         headless = True  # no terminal to draw in (nohup, a pipe, CI): plain progress lines instead
     if not headless:
         try:
@@ -233,17 +313,20 @@ def train(run: RunDir, config: RunConfig, *, data, resume: bool, headless: bool,
         except ImportError:
             headless = True
         else:
-            state = run_training_app(run, config, data=data, resume=resume, image_mode=image_mode)
+            state = run_training_app(run, config, data=data, resume=resume, image_mode=image_mode, listeners=listeners)
             return 1 if state == "failed" else 0
-    return train_headless(run, config, data=data, resume=resume)
+    return train_headless(run, config, data=data, resume=resume, listeners=listeners, progress_every=progress_every)
 
 
-def train_headless(run: RunDir, config: RunConfig, *, data, resume: bool) -> int:
+def train_headless(
+    run: RunDir, config: RunConfig, *, data, resume: bool, listeners: list | None = None, progress_every: float = 30.0
+) -> int:
     from diffdash.engine import Controls, Engine
     from diffdash.progress import HeadlessPrinter
 
     controls = Controls()
-    printer = HeadlessPrinter()
+    printer = HeadlessPrinter(every_s=progress_every, config=config.to_dict(), run_dir=run)
+    printer.start_ticker()
 
     def on_signal(signum, _frame):
         if controls.stop.is_set():
@@ -254,7 +337,7 @@ def train_headless(run: RunDir, config: RunConfig, *, data, resume: bool) -> int
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
     try:
-        engine = Engine(run, config, listeners=[printer], say=say, data=data, controls=controls)
+        engine = Engine(run, config, listeners=[printer, *(listeners or [])], say=say, data=data, controls=controls)
         state = engine.run(resume=resume)
     finally:
         printer.close()
