@@ -324,15 +324,20 @@ class RunDir:
         return sorted(p.name for p in self.samples_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
 
     def samples(self, variant: str | None = None) -> list[tuple[int, Path]]:
-        """Preview grids as (epoch, path), oldest first; `variant` picks a subfolder of samples/."""
+        """Preview grids as (epoch, path), oldest first: by epoch, and within an epoch its mid-epoch grids
+        (epoch_0003_step_000812) by step before the epoch's final grid (epoch_0003); `variant` picks a
+        subfolder of samples/."""
         folder = self.samples_dir / variant if variant else self.samples_dir
         out = []
-        for p in sorted(folder.glob("epoch_*.png")):
+        for p in folder.glob("epoch_*.png"):
+            parts = p.stem.split("_")
             try:
-                out.append((int(p.stem.split("_")[1]), p))
+                epoch = int(parts[1])
+                step = int(parts[3]) if len(parts) == 4 and parts[2] == "step" else 1 << 62
             except (IndexError, ValueError):
                 continue
-        return out
+            out.append(((epoch, step), p))
+        return [(key[0], p) for key, p in sorted(out, key=lambda item: item[0])]
 
 
 _INT_KEYS = ("epoch", "step", "images")

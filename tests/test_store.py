@@ -93,3 +93,16 @@ def test_resolve_run_by_id_prefix_name_index_latest(tmp_path):
         resolve_run(tmp_path, "nope")
     with pytest.raises(RunNotFound):
         resolve_run(tmp_path, "9")
+
+
+def test_samples_are_ordered_by_epoch_then_step_with_the_epochs_final_grid_last(tmp_path):
+    run = RunDir.create(tmp_path, "r")
+    names = ["epoch_0001.png", "epoch_0001_step_000070.png", "epoch_0001_step_000007.png", "epoch_0002.png",
+             "epoch_0010.png", "epoch_0002_step_000100.png", "epoch_x.png"]  # fmt: skip
+    for name in names:
+        (run.samples_dir / name).write_bytes(b"")
+    assert [p.name for _, p in run.samples()] == [
+        "epoch_0001_step_000007.png", "epoch_0001_step_000070.png", "epoch_0001.png",
+        "epoch_0002_step_000100.png", "epoch_0002.png", "epoch_0010.png",
+    ]  # fmt: skip
+    assert [e for e, _ in run.samples()] == [1, 1, 1, 2, 2, 10]

@@ -16,7 +16,7 @@ from diffdash.ui.widgets.sample_image import SampleImage
 async def test_training_in_dashboard_then_quit_stops_within_5s(tmp_path, small_data):
     """The chart fills, a grid appears, q + y stops the engine in under 5 s: run stopped, checkpointed."""
     run = RunDir.create(tmp_path, "ui")
-    config = tiny_config(epochs=50, train_limit=256, val_limit=64, batch_size=32)
+    config = tiny_config(epochs=1000, train_limit=256, val_limit=64, batch_size=32)  # still training when the keys come
     app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell())
     async with app.run_test(size=(100, 30)) as pilot:
         chart = app.query_one(LossChart)
@@ -56,7 +56,7 @@ async def test_training_in_dashboard_then_quit_stops_within_5s(tmp_path, small_d
 
 async def test_keys_pause_sample_checkpoint_and_stop_keeps_app_open(tmp_path, small_data):
     run = RunDir.create(tmp_path, "keys")
-    config = tiny_config(epochs=50, train_limit=256, val_limit=64, batch_size=32)
+    config = tiny_config(epochs=1000, train_limit=256, val_limit=64, batch_size=32)  # still training when the keys come
     app = TrainApp(run, config, data=small_data, image_mode="unicode", image_cls=halfcell())
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 2)
@@ -103,12 +103,12 @@ async def test_first_frame_says_loading_with_totals_from_the_config(tmp_path):
     from diffdash.ui.panels import ProgressPanel
 
     run = RunDir.create(tmp_path, "start")
-    config = tiny_config(epochs=3, train_limit=256, val_limit=64, batch_size=32)
+    config = tiny_config(epochs=1000, train_limit=256, val_limit=64, batch_size=32)  # still running when looked at
     app = TrainApp(run, config, data=None, image_mode="halfcell", image_cls=halfcell())
     async with app.run_test(size=(100, 30)) as pilot:
         first = dict(app.query_one(ProgressPanel).figures)  # drawn in on_mount, before the engine has said anything
         assert first["phase"] == "loading the bundled MNIST subset …"
-        assert (first["epochs"], first["steps"]) == (3, 3 * 8)
+        assert (first["epochs"], first["steps"]) == (1000, 1000 * 8)
         assert app.state() == "starting"
         assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 1, timeout=120)
         assert app.state() == "running" and app.query_one(ProgressPanel).figures["phase"] is None
@@ -120,7 +120,10 @@ async def test_validation_and_sampling_show_progress_and_a_grid_comes_inside_the
     from diffdash.ui.panels import ProgressPanel
 
     run = RunDir.create(tmp_path, "phases")
-    config = tiny_config(epochs=1, train_limit=256, val_limit=1000, batch_size=32, sample_every="3steps")
+    # a wider net than the other tests': validation must last long enough to be seen on a fast machine
+    config = tiny_config(
+        epochs=1, train_limit=256, val_limit=1000, batch_size=32, sample_every="3steps", n_hidden=[64, 128, 128, 64]
+    )
     events = []
     app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell(), listeners=[events.append])
     seen: set[str] = set()
@@ -143,7 +146,7 @@ async def test_validation_and_sampling_show_progress_and_a_grid_comes_inside_the
 
 async def test_ctrl_c_stops_after_the_step_checkpoints_and_leaves(tmp_path, small_data):
     run = RunDir.create(tmp_path, "ctrlc")
-    config = tiny_config(epochs=50, train_limit=256, val_limit=64, batch_size=32)
+    config = tiny_config(epochs=1000, train_limit=256, val_limit=64, batch_size=32)  # still training when the keys come
     app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell())
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 2)
@@ -161,7 +164,8 @@ async def test_command_palette_offers_the_apps_own_commands(tmp_path, small_data
     from diffdash.ui.widgets.chart_keys import AppCommands
 
     run = RunDir.create(tmp_path, "palette")
-    config = tiny_config(epochs=50, train_limit=256, val_limit=64, batch_size=32)
+    # long enough that training is still running when the palette is searched, even on a fast machine
+    config = tiny_config(epochs=1000, train_limit=256, val_limit=64, batch_size=32)
     app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell())
     async with app.run_test(size=(120, 36)) as pilot:
         assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 1)

@@ -36,13 +36,6 @@ CHART_EVERY_S = 1.0  # plotext builds dominate the UI thread: measured 7.6% of a
 GENERATED = "generated"
 
 
-def grid_order(item: tuple[int, Path]) -> tuple[int, int]:
-    """Epoch, then a mid-epoch grid (epoch_0003_step_000812) before that epoch's final grid."""
-    epoch, path = item
-    step = path.stem.rsplit("_", 1)[1] if "_step_" in path.stem else ""
-    return epoch, int(step) if step.isdigit() else 1 << 62
-
-
 class DashboardApp(ChartApp):
     CSS_PATH = str(Path(__file__).with_name("dashboard.tcss"))  # absolute: subclasses live in other modules
     TITLE = "diffdash"
@@ -230,7 +223,7 @@ class DashboardApp(ChartApp):
             self.grids = [(0, path)] if path.is_file() else []
         else:
             grids = self.run_dir.samples(None if self.variant == GENERATED else self.variant)
-            self.grids = sorted(grids, key=grid_order)
+            self.grids = grids  # oldest first, as the run folder orders them
         widget = self.query_one(SampleImage)
         if not self.grids:
             widget.show(None, f"{self.variant}: no grid yet")

@@ -35,7 +35,7 @@ def header_text(run_id: str, config: dict[str, Any], state: str, mode: str) -> T
     n_train = config.get("n_train") or (min(limit, data["n_train"]) if limit and "n_train" in data else limit)
     data_text = data.get("name") or config.get("dataset", "?")
     if data.get("fallback_from"):
-        data_text = "bundled MNIST subset: full MNIST not found"
+        data_text = "bundled subset, no full MNIST"  # short: the header is one line
     if n_train:
         data_text += f" ({n_train:,} train"
         data_text += f" / {config['n_val']:,} val)" if config.get("n_val") else ")"
