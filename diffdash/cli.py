@@ -44,4 +44,18 @@ attach_completion(cli)
 
 
 def main() -> None:
-    cli(prog_name="diffdash")
+    """Runs the CLI; a full disk in any command ends with one line, not a traceback (exit 1: not a usage error).
+
+    Training handles its own full disk (status and metrics say so); this is for the rest: tag, note, sample,
+    export, report writing where the disk has no room.
+    """
+    from diffdash.fsutil import is_disk_full
+
+    try:
+        cli(prog_name="diffdash")  # click exits on its own for usage errors, Ctrl-C and normal ends
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        where = getattr(exc, "filename", None)
+        click.echo(f"Error: disk full{f' while writing {where}' if where else ''}", err=True)
+        raise SystemExit(1) from None

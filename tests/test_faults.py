@@ -248,3 +248,32 @@ def test_disk_full_on_a_real_small_tmpfs(tmp_path):
         check_disk_full_ending(runs / "full", done.stderr, done.returncode)
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_in_any_command_is_one_line_not_a_traceback(tmp_path):
+    """Beyond training: `note` and `tag` on a run whose disk has no room left end with one line, exit 1."""
+    from diffdash.store import RunDir
+
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({made.stderr.decode().strip() or 'not permitted'})")
+    try:
+        runs = mount / "runs"
+        RunDir.create(runs, "r", config={"model": "ddpm", "n_hidden": [4, 8, 4]})
+        fd = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:
+            pass  # full
+        finally:
+            os.close(fd)
+        for args in (["note", "r", "x" * 9000], ["tag", "r", "full"]):
+            done = subprocess.run(diffdash(*args, runs=runs), capture_output=True, text=True, timeout=120)
+            assert done.returncode == 1, (args, done.stdout, done.stderr)
+            assert "Traceback" not in done.stderr and "disk full" in done.stderr, done.stderr
+            assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
