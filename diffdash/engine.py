@@ -190,6 +190,7 @@ class Engine:
         self.best_val: float | None = None
         self.best_epoch: int | None = None
         self.last_val: float | None = None
+        self.epoch_end_due: int | None = None  # an epoch whose grid/evaluation a stop cut short
         self._time_before = 0.0
         self._t0 = time.monotonic()
         if resume and self.run_dir.last_checkpoint.is_file():  # else killed before its first: restart
@@ -208,6 +209,7 @@ class Engine:
         self.perm = ck["perm"].to(self.device) if ck.get("perm") is not None else None
         self.loss_sum, self.loss_count = ck["loss_sum"], ck["loss_count"]
         self.best_val, self.best_epoch, self.last_val = ck.get("best_val"), ck.get("best_epoch"), ck.get("last_val")
+        self.epoch_end_due = ck.get("epoch_end_due")
         self._time_before = ck.get("time", 0.0)
 
     def describe(self) -> dict[str, Any]:
@@ -248,6 +250,7 @@ class Engine:
                 "best_val": self.best_val,
                 "best_epoch": self.best_epoch,
                 "last_val": self.last_val,
+                "epoch_end_due": self.epoch_end_due,
                 "time": self.elapsed(),
                 "config": self.config.to_dict(),
             },
@@ -508,6 +511,8 @@ class Engine:
     def _loop(self) -> None:
         cfg = self.config
         n = len(self.train_x)
+        if self.epoch_end_due is not None:
+            self._end_epoch(self.epoch_end_due)
         while self.epoch < cfg.epochs:
             epoch = self.epoch + 1
             if self.perm is None:
@@ -539,14 +544,22 @@ class Engine:
             )
             self.set_status(best_val=self.best_val, best_epoch=self.best_epoch, last_val=val, phase=None)
             del self._epoch_t0
-            if cfg.keep_snapshots:
-                self.snapshot(epoch)
-            if self.preview_clock.due_at_epoch_end(epoch, self.step, self.elapsed()) or epoch == cfg.epochs:
-                self.preview(epoch)
-            if self.quality is not None and self.quality.due(epoch):
-                self.evaluate()
-            if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
-                self.checkpoint()
+            self._end_epoch(epoch)
+
+    def _end_epoch(self, epoch: int) -> None:
+        """An epoch's snapshot, grid and evaluation, then its checkpoint. A stop in here checkpoints with
+        `epoch_end_due` set, so a resume draws the grid and evaluation the stop cut short before going on."""
+        cfg = self.config
+        self.epoch_end_due = epoch
+        if cfg.keep_snapshots:
+            self.snapshot(epoch)
+        if self.preview_clock.due_at_epoch_end(epoch, self.step, self.elapsed()) or epoch == cfg.epochs:
+            self.preview(epoch)
+        if self.quality is not None and self.quality.due(epoch):
+            self.evaluate()
+        self.epoch_end_due = None
+        if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
+            self.checkpoint()
 
     def _step(self, epoch: int) -> None:
         c = self.controls

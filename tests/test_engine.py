@@ -101,3 +101,25 @@ def test_bf16_trains_on_cpu(tmp_path, small_data):
     run, state = train(tmp_path, "bf", tiny_config(precision="bf16", epochs=1), small_data)
     assert state == "finished"
     assert all(math.isfinite(v) for v in read_history(run).step_loss)
+
+
+def test_a_stop_between_an_epoch_and_its_grid_is_made_good_on_resume(tmp_path, small_data):
+    """Stopped as epoch 1 ends (its grid and evaluation not yet drawn): resume draws them, then goes on."""
+    from diffdash.engine import Controls
+    config = tiny_config(epochs=2, sample_every="1", eval_every=1, eval_n=16)
+    controls = Controls()
+
+    def stop_as_epoch_1_ends(event):
+        if event["event"] == "epoch" and event["epoch"] == 1:
+            controls.stop.set()
+
+    run, state = train(tmp_path, "cut", config, small_data, [stop_as_epoch_1_ends], controls=controls)
+    assert state == "stopped" and not (run.samples_dir / "epoch_0001.png").exists()
+    _, state = train(tmp_path, "cut", config, small_data, resume=True)
+    assert state == "finished"
+    assert [e for e, _ in run.samples()] == [1, 2], "epoch 1's grid was drawn on resume"
+    events, _ = run.read_events(0)
+    evals = [e["epoch"] for e in events if e["event"] == "eval"]
+    assert evals == [1, 2], evals
+    full, _ = train(tmp_path, "full", config, small_data)
+    assert losses(run) == losses(full), "training itself is exactly the uninterrupted run's"
