@@ -160,7 +160,9 @@ class RunProgress:
         elapsed = float(self.last.get("time", 0.0))
         if running and now is not None and self.arrived is not None:
             elapsed += max(now - self.arrived, 0.0)
-        rate = self.images_per_s()
+        # a run that is not training shows its last epoch's rate (training images per training second), which
+        # is what export and metrics.jsonl say; while it trains, the recent steps' rate
+        rate = self.images_per_s() if running else self.epoch_rate or self.images_per_s()
         return {
             "epoch": epoch,
             "epochs": total,

@@ -77,3 +77,15 @@ def test_eta_includes_the_validations_and_previews_ahead():
     start(fresh)
     t = steps(fresh, 1, 2, 0.0)
     assert fresh.figures(now=t)["eta"] > 180 / 10.0
+
+
+def test_a_run_that_is_not_training_shows_its_last_epochs_rate():
+    """After the run, the figure is the epoch's own (what export says), not the last few steps' window."""
+    p = RunProgress(CONFIG)
+    start(p)
+    t = steps(p, 1, 8, 0.0)  # 10 img/s
+    t = steps(p, 9, 10, t, per_step=4.0)  # the last steps slowed down (another job on the machine)
+    p.apply({"event": "epoch", "epoch": 1, "step": 10, "images": 100, "time": t, "train_loss": 0.5, "val_loss": 0.4,
+             "seconds": 16.0, "images_per_s": 6.25}, now=t)  # fmt: skip
+    assert p.figures(now=t, running=False)["images_per_s"] == 6.25
+    assert p.figures(now=t, running=True)["images_per_s"] != 6.25, "while training: the recent steps"
