@@ -17,6 +17,7 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
@@ -145,6 +146,10 @@ class DashboardApp(ChartApp):
 
     def read_folder(self) -> None:
         """New events from metrics.jsonl (from the last offset), the status and the grid list."""
+        try:
+            self.query_one(EventLine)
+        except NoMatches:  # a poll that fires while the app closes: its widgets are gone, nothing to draw
+            return
         events, self.offset = self.run_dir.read_events(self.offset)
         self.apply_events(events)
         if self.mode == "watch":
