@@ -111,7 +111,9 @@ async def test_first_frame_says_loading_with_totals_from_the_config(tmp_path):
         assert (first["epochs"], first["steps"]) == (1000, 1000 * 8)
         assert app.state() == "starting"
         assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 1, timeout=120)
-        assert app.state() == "running" and app.query_one(ProgressPanel).figures["phase"] is None
+        assert app.state() == "running"
+        # the panel redraws on the next poll of the run folder, a moment after the view has the step
+        assert await wait_for(pilot, lambda: app.query_one(ProgressPanel).figures["phase"] is None, timeout=30)
         await pilot.press("ctrl+c")
         assert await wait_for(pilot, lambda: not app.is_running, timeout=30)
 
