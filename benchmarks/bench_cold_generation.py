@@ -8,7 +8,7 @@ Figures (pixels on a 0..1 scale):
   div      mean pairwise L2 distance between samples (real digits give the reference `real`)
   min      smallest pairwise distance (near-duplicates show up here)
   nn       mean L2 distance from each sample to its nearest training digit (real test digits: reference)
-  fid      Fréchet distance in the cached MNIST classifier's feature space (issue 6), if cached
+  fid      Fréchet distance in the cached MNIST classifier's feature space, if cached
   H, conf  entropy of the classifier's digit histogram (log2 10 = 3.32 bits: all digits equally), mean confidence
   classes  how many of the ten digits the classifier finds among the samples; min class: the rarest one's count
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from diffdash.data import load_mnist, to_tensor
+from diffdash.data import load_mnist, run_tensors, to_tensor
 from diffdash.sampling import load_trained
 from diffdash.store import RunDir
 
@@ -75,6 +75,7 @@ def main() -> None:
     run = RunDir(args.run)
     net, process, config = load_trained(run)
     data = load_mnist(config.dataset, config.data_dir, download=False)
+    process.attach_data(*run_tensors(data, config.train_limit, config.val_limit))
     g = torch.Generator().manual_seed(0)
     train = to_tensor(data.train_images)[torch.randperm(len(data.train_images), generator=g)[:10_000]]
     test = to_tensor(data.test_images)[torch.randperm(len(data.test_images), generator=g)[: args.n]]

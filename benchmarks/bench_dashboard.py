@@ -28,9 +28,9 @@ from rich.console import Console
 
 from diffdash.config import RunConfig
 from diffdash.data import load_mnist
-from diffdash.engine import Engine
 from diffdash.progress import HeadlessPrinter
 from diffdash.store import RunDir
+from diffdash.training import Engine
 
 
 def rss_mb() -> float:

@@ -170,8 +170,8 @@ def run_starter(root: Path, n_hidden, limit: int | None, val_limit: int | None, 
 
 def run_engine(data, n_hidden, limits: tuple, precision: str, threads: int, out: Path) -> dict:
     from diffdash.config import RunConfig
-    from diffdash.engine import Engine
     from diffdash.store import RunDir
+    from diffdash.training import Engine
 
     config = RunConfig(
         n_hidden=list(n_hidden),
@@ -197,7 +197,7 @@ def run_engine(data, n_hidden, limits: tuple, precision: str, threads: int, out:
         "val": ep["val_seconds"],
         "grid": sum(grids),
         "total": total,
-        "images": engine.images,
+        "images": engine.state.images,
         "notes": f"{len(grids)} DDIM-50 grid(s)",
         "precision": f"{precision} -> {cfg['resolved_precision']} ({cfg['precision_reason']})",
     }

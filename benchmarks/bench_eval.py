@@ -19,10 +19,11 @@ import torch
 from diffdash.config import RunConfig
 from diffdash.data import load_mnist, to_tensor
 from diffdash.diffusion import build_process
-from diffdash.engine import build_network
+from diffdash.diffusion.samplers import sampler_class
 from diffdash.metrics.classifier import get_classifier
 from diffdash.metrics.evaluate import TRAIN_COST_PER_IMAGE, generate, score
 from diffdash.metrics.fid import FID_LABEL
+from diffdash.models import build_network
 
 
 def main() -> None:
@@ -61,7 +62,7 @@ def main() -> None:
     t0 = time.perf_counter()
     q = score(clf, x)
     t_score = time.perf_counter() - t0
-    passes = args.n * len(process.ddim_timesteps(args.steps))
+    passes = args.n * len(sampler_class("ddpm", "ddim")(process, args.steps, 0).timesteps)
     print(
         f"evaluate {args.n} samples, DDIM {args.steps} steps: {t_sample + t_score:.1f} s "
         f"(sampling {t_sample:.1f} s = {passes / t_sample:.0f} image-passes/s; scoring {t_score:.2f} s)"

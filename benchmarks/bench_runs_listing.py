@@ -1,4 +1,4 @@
-"""How long `diffdash runs` takes over 200 run folders (the issue asks for < 1 s).
+"""How long `diffdash runs` takes over 200 run folders (listing must feel instant: under 1 s).
 
 Creates 200 realistic folders (config.json, status.json, metrics.jsonl, sample PNGs; every 20th run has a
 full-length 100-epoch metrics file of ~47,000 step events, a few are damaged), then times

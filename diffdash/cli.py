@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "diffdash.commands.eval_command",
     "diffdash.commands.watch_command",
     "diffdash.commands.runs_commands",
+    "diffdash.commands.tidy_commands",
     "diffdash.commands.tag_command",
     "diffdash.commands.compare_commands",
     "diffdash.commands.report_command",

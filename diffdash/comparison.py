@@ -8,9 +8,10 @@ import csv
 import io
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from diffdash.history import History
+from diffdash.history import History, read_history
 from diffdash.store import RunDir
 
 # Distinct on dark and light backgrounds (matplotlib's tab10, reordered so the first ones differ most).
@@ -26,8 +27,6 @@ PALETTE = (
     "#8c564b",
     "#7f7f7f",
 )
-X_AXES = ("epoch", "images", "time")
-X_LABELS = {"epoch": "epoch", "images": "images seen", "time": "training time (s)"}
 # Keys that say how a run was launched rather than what was trained; still shown, but after the rest.
 LATE_KEYS = ("name", "device", "resolved_device", "data_dir", "versions")
 EPOCH_COLUMNS = (
@@ -176,47 +175,26 @@ class Curve:
 
 
 def train_curve(h: History, axis: str, steps_per_epoch: int | None) -> Curve:
-    """Training loss of every step (the noisy one smoothing is for); x in epochs is the fractional epoch."""
-    if axis == "images":
-        x = [float(v) for v in h.step_images]
-    elif axis == "time":
-        x = list(h.step_time)
-    else:
-        spe = steps_per_epoch or _steps_per_epoch(h) or 1
-        x = [s / spe for s in h.step]
-    if not h.step and h.epoch:  # no step events: fall back to the epoch means
-        return Curve(epoch_x(h, axis), [v for v in h.train_loss])
-    return Curve(x, list(h.step_loss))
+    """Training loss of every step (the noisy one smoothing is for); without step events, the epoch means."""
+    if not len(h.steps) and h.epochs:
+        return Curve(h.epoch_x()[axis], h.train_loss)
+    x, y = h.step_x(steps_per_epoch)
+    return Curve(x[axis], y)
 
 
 def val_curve(h: History, axis: str) -> Curve:
-    return Curve(epoch_x(h, axis), list(h.val_loss))
-
-
-def epoch_x(h: History, axis: str) -> list[float]:
-    if axis == "images":
-        return [float(v) for v in h.epoch_images]
-    if axis == "time":
-        return list(h.epoch_time)
-    return [float(e) for e in h.epoch]
-
-
-def _steps_per_epoch(h: History) -> int | None:
-    return (h.start or {}).get("steps_per_epoch")
+    return Curve(h.epoch_x()[axis], h.val_loss)
 
 
 def epoch_rows(run: RunDir, label: str | None = None) -> list[dict[str, Any]]:
     """The tidy table of a run: one row per epoch (after resumes are applied), with that epoch's FID if evaluated."""
-    events = run.events()
+    h = read_history(run)
     label = label or run_label(run)
-    fid = {e.get("epoch"): e.get("fid") for e in events if e.get("event") == "eval"}
     rows = []
-    for e in events:
-        if e.get("event") != "epoch":
-            continue
+    for e in h.epochs:
         row = {key: e.get(key) for key in EPOCH_COLUMNS}
         row["run"] = label
-        row["fid"] = fid.get(e.get("epoch"))
+        row["fid"] = h.fid_at(e.get("epoch", 0))
         rows.append(row)
     return rows
 
@@ -254,13 +232,11 @@ def read_status_safe(run: RunDir) -> dict[str, Any]:
     return status if isinstance(status, dict) else {}
 
 
-def sample_at(run: RunDir, epoch: int) -> tuple[int, Any] | None:
-    """The preview grid of `epoch`, else the latest one before it (a run sampling every N epochs)."""
-    best = None
-    for e, path in run.samples():
-        if e <= epoch and (best is None or e > best[0]):
-            best = (e, path)
-    return best
+def sample_at(samples: list[tuple[int, Path]], epoch: int) -> tuple[int, Path] | None:
+    """The preview grid of `epoch` among a run's grids (`RunDir.samples()`, oldest first), else the latest one
+    before it (a run sampling every N epochs); of an epoch's grids, its last (the one drawn at its end)."""
+    earlier = [(e, p) for e, p in samples if e <= epoch]
+    return earlier[-1] if earlier else None
 
 
 def align(table: list[list[str]]) -> list[str]:

@@ -7,15 +7,16 @@ import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from diffdash.degradations.options import BLUR_SCHEDULES  # noqa: F401 - re-exported for completion
+from diffdash.degradations.options import OPTIONS as COLD_OPTIONS
+from diffdash.diffusion.samplers import DEFAULT_SAMPLER
+from diffdash.diffusion.samplers import names as sampler_names
+from diffdash.diffusion.schedules import SCHEDULES
+
 MODELS = ("ddpm", "cold")
-COLD_FIELDS = (
-    "degradation", "kernel_size", "kernel_std", "blur_schedule", "padding", "mask_std", "mask_place",
-    "pixelate_min", "fade_to", "loss", "prior_t", "prior_components", "gen_noise",
-)  # fmt: skip
+COLD_FIELDS = tuple(option.name for option in COLD_OPTIONS)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16")
-COLD_SAMPLERS = ("direct", "alg1", "alg2")
-BLUR_SCHEDULES = ("even", "constant", "growing", "linear")
 PREVIEW_WEIGHTS = ("auto", "ema", "raw")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 SEED_MIN, SEED_MAX = -(2**63), 2**63 - 1  # torch seeds are 64-bit; offsets added to a seed stay in range
@@ -30,7 +31,17 @@ class ConfigError(ValueError):
         self.param = param
 
 
+def with_cold_options(cls: type) -> type:
+    """Adds the cold-diffusion fields declared in degradations/options.py after the class's own ones (so
+    config.json keeps its key order); the declaration is their one definition."""
+    for option in COLD_OPTIONS:
+        cls.__annotations__[option.name] = option.type
+        setattr(cls, option.name, option.default)
+    return cls
+
+
 @dataclass
+@with_cold_options
 class RunConfig:
     model: str = "ddpm"
     n_hidden: list[int] = field(default_factory=lambda: [16, 32, 32, 16])
@@ -39,6 +50,7 @@ class RunConfig:
     batch_size: int = 128
     lr: float = 2e-4
     betas: list[float] = field(default_factory=lambda: [1e-4, 0.02])
+    schedule: str = "linear"  # DDPM beta schedule, a name in diffusion/schedules.py
     n_T: int = 1000
     seed: int = 0
     sample_seed: int = 0
@@ -50,31 +62,18 @@ class RunConfig:
     precision: str = "auto"  # bf16 where the hardware has it natively, else fp32 (diffdash/devices.py)
     threads: int | None = None  # torch intra-op threads; None: all cores
     sample_every: str = "auto"  # epochs, steps or a duration: see diffdash/cadence.py
-    sampler: str = "ddim"
+    sampler: str = DEFAULT_SAMPLER["ddpm"]
     sample_steps: int = 50
     checkpoint_every: int = 1
     name: str | None = None
     study: str | None = None  # the study this run belongs to (`diffdash study`), None for a lone run
-    # sample quality (issue 6): EMA weights, evaluation during training, per-epoch weight snapshots
+    # sample quality: EMA weights, evaluation during training, per-epoch weight snapshots
     ema: float | None = None
     preview_weights: str = "auto"
     eval_every: int | None = None
     eval_n: int | None = None
     keep_snapshots: bool = False
-    # cold diffusion (issue 5): degradation and its options, restorer loss, generation prior
-    degradation: str = "blur"
-    kernel_size: int = 11
-    kernel_std: float = 7.0
-    blur_schedule: str = "even"
-    padding: str = "circular"
-    mask_std: float = 12.0
-    mask_place: str = "centre"
-    pixelate_min: int = 4
-    fade_to: str = "black"
-    loss: str = "l1"
-    prior_t: int | None = None
-    prior_components: int = 10
-    gen_noise: float = 0.0
+    # then the cold-diffusion fields (degradation, kernel_size, ..., gen_noise): see with_cold_options
 
     def to_dict(self) -> dict[str, Any]:
         """All fields; a DDPM run leaves out the cold-diffusion options, which would only mislead a diff."""
@@ -122,8 +121,11 @@ class RunConfig:
             raise ConfigError("precision", f"unknown precision {self.precision!r}: choose auto, fp32 or bf16")
         if self.threads is not None and (isinstance(self.threads, bool) or not 1 <= int(self.threads) <= 1024):
             raise ConfigError("threads", f"threads must be a whole number from 1 to 1024, got {self.threads}")
-        if self.model == "ddpm" and self.sampler not in ("ancestral", "ddim"):
-            raise ConfigError("sampler", f"unknown sampler {self.sampler!r} for ddpm: choose ancestral or ddim")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError("schedule", f"unknown schedule {self.schedule!r}: choose one of {', '.join(SCHEDULES)}")
+        if self.model == "ddpm" and self.sampler not in sampler_names("ddpm"):
+            shown = ", ".join(sampler_names("ddpm"))
+            raise ConfigError("sampler", f"unknown sampler {self.sampler!r} for ddpm: choose one of {shown}")
         if self.name is not None:
             check_name(self.name)
         self.validate_quality()
@@ -132,36 +134,14 @@ class RunConfig:
         return self
 
     def validate_cold(self) -> None:
-        """The cold-diffusion options (issue 5); names and ranges without importing torch."""
-        from diffdash.degradations import names
-
-        def choose(param: str, value: str, allowed: tuple, what: str) -> None:
-            if value not in allowed:
-                shown = ", ".join(map(str, allowed))
-                raise ConfigError(param, f"unknown {what} {value!r}: choose one of {shown}")
-
-        choose("degradation", self.degradation, names(), "degradation")
-        choose("sampler", self.sampler, COLD_SAMPLERS, "sampler for cold")
-        choose("loss", self.loss, ("l1", "l2"), "loss")
-        choose("blur_schedule", self.blur_schedule, BLUR_SCHEDULES, "blur schedule")
-        choose("padding", self.padding, ("circular", "reflect", "zero"), "padding")
-        choose("mask_place", self.mask_place, ("centre", "random"), "mask place")
-        choose("fade_to", self.fade_to, ("black", "mean"), "fade target")
-        k = self.kernel_size
-        if not (isinstance(k, int) and 1 <= k <= 27 and k % 2 == 1):
-            raise ConfigError("kernel_size", f"kernel size must be an odd whole number from 1 to 27, got {k}")
-        if not (math.isfinite(self.kernel_std) and self.kernel_std > 0):
-            raise ConfigError("kernel_std", f"kernel std (σ) must be positive, got {self.kernel_std}")
-        if not 0 < self.mask_std <= 56:
-            raise ConfigError("mask_std", f"mask std must lie in (0, 56] pixels, got {self.mask_std}")
-        if self.pixelate_min not in (1, 2, 4, 7, 14):
-            raise ConfigError("pixelate_min", f"pixelate size must be one of 1, 2, 4, 7, 14, got {self.pixelate_min}")
-        if self.prior_t is not None and not 1 <= self.prior_t <= self.n_T:
-            raise ConfigError("prior_t", f"prior t must lie in 1..n-T ({self.n_T}), got {self.prior_t}")
-        if self.prior_components < 1:
-            raise ConfigError("prior_components", f"prior components must be at least 1, got {self.prior_components}")
-        if not (math.isfinite(self.gen_noise) and self.gen_noise >= 0):
-            raise ConfigError("gen_noise", f"gen noise must be zero or positive, got {self.gen_noise}")
+        """The cold-diffusion options, as declared in degradations/options.py; checked without importing torch."""
+        if self.sampler not in sampler_names("cold"):
+            shown = ", ".join(sampler_names("cold"))
+            raise ConfigError("sampler", f"unknown sampler for cold {self.sampler!r}: choose one of {shown}")
+        for option in COLD_OPTIONS:
+            problem = option.problem(getattr(self, option.name), self)
+            if problem:
+                raise ConfigError(option.name, problem)
 
     def check_sample_every(self) -> None:
         from diffdash.cadence import CadenceError, parse_cadence
@@ -173,7 +153,7 @@ class RunConfig:
         self.sample_every = str(self.sample_every)
 
     def validate_quality(self) -> None:
-        """The EMA / evaluation options (issue 6)."""
+        """The EMA / evaluation options, and how they combine (EMA previews need an EMA)."""
         if self.ema is not None and not 0.0 < self.ema < 1.0:
             raise ConfigError("ema", f"ema decay must lie strictly between 0 and 1 (e.g. 0.999), got {self.ema}")
         if self.preview_weights not in PREVIEW_WEIGHTS:

@@ -20,3 +20,7 @@ class Controls:
 
     def should_stop(self) -> bool:
         return self.stop.is_set()
+
+    def sync(self, force: bool = False) -> None:
+        """Where several workers train one run, they agree on the requests here (at each step and while
+        paused), so that all act at the same step; one process has nobody to agree with."""

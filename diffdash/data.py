@@ -13,17 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
+from diffdash.digits import BUNDLED_DIR, DATA_HIGH, DATA_LOW, to_tensor  # noqa: F401 - re-exported
 from diffdash.idx import IdxError, read_idx
 
 DATASETS = ("mnist", "mnist-small")
-BUNDLED_DIR = Path(__file__).resolve().parent / "assets" / "mnist_small"
 FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",
     "test_images": "t10k-images-idx3-ubyte",
     "test_labels": "t10k-labels-idx1-ubyte",
 }
-DATA_LOW, DATA_HIGH = -0.5, 0.5
 
 
 class DataError(ValueError):
@@ -141,10 +140,9 @@ def load_mnist(
     return data
 
 
-def to_tensor(images: np.ndarray, device: str = "cpu"):
-    """uint8 (N, 28, 28) -> float32 (N, 1, 28, 28) in [-0.5, 0.5], as the starter's transforms give."""
-    import torch
-
-    return (
-        torch.from_numpy(np.array(images, dtype=np.uint8, copy=True)).to(device).float().div_(255.0).sub_(0.5)
-    ).unsqueeze(1)
+def run_tensors(data: MnistData, train_limit: int | None, val_limit: int | None, device: str = "cpu"):
+    """(train_x, val_x): a run's training and held-out digits as tensors, cut to its --train-limit and
+    --val-limit. Training and every later command (sample, eval) read the run's data through this one cut."""
+    train = data.train_images[:train_limit] if train_limit else data.train_images
+    test = data.test_images[:val_limit] if val_limit else data.test_images
+    return to_tensor(train, device), to_tensor(test, device)

@@ -8,30 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from diffdash.formats import format_loss
+
 
 def describe_event(e: dict[str, Any], run_id: str = "") -> str | None:
     """A short human line for an event worth telling the user about; None for per-step noise."""
     kind = e.get("event")
     epoch = e.get("epoch", 0)
     if kind == "start":
-        epochs, steps = e.get("epochs"), e.get("steps_per_epoch")
-        line = f"started: {epochs} epoch{'' if epochs == 1 else 's'} of {steps} step{'' if steps == 1 else 's'}"
-        line += f" on {e.get('device')}"
-        if e.get("data_notice"):
-            line = f"[yellow]{e['data_notice']}[/] · {line}"
-        if e.get("level_notice"):
-            line = f"[yellow]{e['level_notice']}[/] · {line}"
-        return line
+        line = f"started: {_count(e.get('epochs'), 'epoch')} of {_count(e.get('steps_per_epoch'), 'step')}"
+        notices = [e[key] for key in ("level_notice", "data_notice") if e.get(key)]
+        return " · ".join([*(f"[yellow]{n}[/]" for n in notices), f"{line} on {e.get('device')}"])
     if kind == "resumed":
         return f"resumed at epoch {epoch}, step {e.get('step')}"
     if kind == "epoch":
-        return f"epoch {epoch} done: train {_f(e.get('train_loss'))} val {_f(e.get('val_loss'))}"
+        train, val = format_loss(e.get("train_loss"), 4), format_loss(e.get("val_loss"), 4)
+        return f"epoch {epoch} done: train {train} val {val}"
     if kind == "sample":
         return f"grid written: {e.get('path') or 'preview'}"
     if kind == "checkpoint":
         return f"checkpoint saved at step {e.get('step')}"
     if kind == "eval":
-        return f"eval: FID {_f(e.get('fid'), 2)} at epoch {epoch}"
+        return f"eval: FID {format_loss(e.get('fid'), 2)} at epoch {epoch}"
     if kind == "finished":
         return f"[green]run finished[/] at epoch {epoch}"
     if kind == "stopped":
@@ -41,5 +39,5 @@ def describe_event(e: dict[str, Any], run_id: str = "") -> str | None:
     return None
 
 
-def _f(v: Any, digits: int = 4) -> str:
-    return "-" if v is None else f"{v:.{digits}f}"
+def _count(n: Any, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

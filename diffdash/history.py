@@ -1,85 +1,109 @@
-"""A run's metrics as series for charts and tables, built from metrics.jsonl events.
+"""The one reducer of a run's events into series and summaries: `History`.
 
-`History.apply` takes one event at a time, so the same code reads a finished run at once and follows
-a live one line by line (`Follower`). A 'resumed' event drops what the crash undid: entries logged
-after the checkpoint the run resumed from.
+`History.apply` takes one event at a time, so the same code reads a finished run at once (`read_history`),
+follows a live one line by line (`Follower`, for `watch`, `compare` and studies) and feeds the dashboard,
+which keeps a bounded copy (`History(step_cap=...)`). A `resumed` event drops what the resume undid
+(`events.survives_resume`); chart x values come from `step_x` and `epoch_x`. Every view reads these, so
+none of them repeats either rule.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
+from diffdash.events import step_of, survives_resume
 from diffdash.store import RunDir
+from diffdash.thin_series import STEP_COLUMNS, ThinSeries
+
+EPOCH_COLUMNS = ("epoch", "step", "images", "time")  # the x values of an epoch's figures, at its end
 
 
-@dataclass
 class History:
-    step: list[int] = field(default_factory=list)
-    step_loss: list[float] = field(default_factory=list)
-    step_images: list[int] = field(default_factory=list)
-    step_time: list[float] = field(default_factory=list)
-    epoch: list[int] = field(default_factory=list)
-    epoch_step: list[int] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    epoch_images: list[int] = field(default_factory=list)
-    epoch_time: list[float] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-    images_per_s: list[float] = field(default_factory=list)
-    samples: list[dict[str, Any]] = field(default_factory=list)
-    evals: list[dict[str, Any]] = field(default_factory=list)
-    notices: list[dict[str, Any]] = field(default_factory=list)
-    start: dict[str, Any] | None = None
-    last: dict[str, Any] | None = None
+    """Step losses (in a ThinSeries, capped or not), the epoch, sample and eval events, and the opening."""
+
+    def __init__(self, step_cap: int | None = None):
+        self.steps = ThinSeries(STEP_COLUMNS, cap=step_cap)
+        self.epochs: list[dict[str, Any]] = []
+        self.samples: list[dict[str, Any]] = []
+        self.evals: list[dict[str, Any]] = []
+        self.start: dict[str, Any] | None = None  # the start event, updated by each resumed one
+        self.last: dict[str, Any] | None = None  # the newest event applied
 
     def apply(self, e: dict[str, Any]) -> None:
         kind = e.get("event")
+        if kind == "progress":  # a phase report: not a metric
+            return
         self.last = e
         if kind == "step" and "loss" in e:
-            self.step.append(e["step"])
-            self.step_loss.append(e["loss"])
-            self.step_images.append(e.get("images", 0))
-            self.step_time.append(e.get("time", 0.0))
+            self.steps.add({a: e.get(a, 0) for a in STEP_COLUMNS}, e["loss"])
         elif kind == "epoch":
-            self.epoch.append(e["epoch"])
-            self.epoch_step.append(e.get("step", 0))
-            self.train_loss.append(e.get("train_loss"))
-            self.val_loss.append(e.get("val_loss"))
-            self.epoch_images.append(e.get("images", 0))
-            self.epoch_time.append(e.get("time", 0.0))
-            self.epoch_seconds.append(e.get("seconds", 0.0))
-            self.images_per_s.append(e.get("images_per_s", 0.0))
+            self.epochs.append(e)
         elif kind == "sample":
             self.samples.append(e)
         elif kind == "eval":
             self.evals.append(e)
-        elif kind in ("start", "resumed"):
-            if kind == "resumed":
-                self._undo_after(e.get("step", 0))
-            self.start = e if self.start is None or kind == "start" else {**self.start, **e}
-            self.notices.append(e)
-        else:
-            self.notices.append(e)
+        elif kind == "start":
+            self.start = e
+        elif kind == "resumed":
+            self._resume(step_of(e))
+            self.start = {**(self.start or {}), **e}
 
-    def _undo_after(self, step: int) -> None:
-        """Drop every series entry logged after `step`, the step the run resumed from."""
-        for steps, names in (
-            (self.step, ("step", "step_loss", "step_images", "step_time")),
-            (self.epoch_step, ("epoch", "epoch_step", "train_loss", "val_loss", "epoch_images", "epoch_time",
-                               "epoch_seconds", "images_per_s")),
-        ):  # fmt: skip
-            keep = [i for i, s in enumerate(steps) if s <= step]
-            for name in names:
-                values = getattr(self, name)
-                setattr(self, name, [values[i] for i in keep])
-        self.samples = [s for s in self.samples if s.get("step", 0) <= step]
-        self.evals = [s for s in self.evals if s.get("step", 0) <= step]
+    def _resume(self, step: int) -> None:
+        """Forget everything the resume from `step` undid."""
+        self.steps.keep_where(lambda xs: survives_resume(xs, step))
+        self.epochs = [e for e in self.epochs if survives_resume(e, step)]
+        self.samples = [e for e in self.samples if survives_resume(e, step)]
+        self.evals = [e for e in self.evals if survives_resume(e, step)]
 
+    # ---------------------------------------------------------------- the x-axis rule
+    @property
+    def steps_per_epoch(self) -> int | None:
+        return (self.start or {}).get("steps_per_epoch")
+
+    def step_x(self, steps_per_epoch: int | None = None) -> tuple[dict[str, list[float]], list[float]]:
+        """Per-step points: x columns step, images and time as logged, and epoch as the fractional epoch
+        (step / steps per epoch, from the run's opening event, else `steps_per_epoch`); and the losses."""
+        cols, y = self.steps.view()
+        spe = self.steps_per_epoch or steps_per_epoch or 1
+        cols["epoch"] = [s / spe for s in cols["step"]]
+        return cols, y
+
+    def epoch_x(self) -> dict[str, list[float]]:
+        """Per-epoch points: the epoch number, and step, images and time at the epoch's end."""
+        return {a: [float(e.get(a, 0)) for e in self.epochs] for a in EPOCH_COLUMNS}
+
+    # ---------------------------------------------------------------- series by name
+    def _step_col(self, name: str) -> list[float]:
+        return self.steps.view()[0][name]
+
+    step = property(lambda self: self._step_col("step"))
+    step_images = property(lambda self: self._step_col("images"))
+    step_time = property(lambda self: self._step_col("time"))
+    step_loss = property(lambda self: self.steps.view()[1])
+    epoch = property(lambda self: [e.get("epoch", 0) for e in self.epochs])
+    epoch_step = property(lambda self: [e.get("step", 0) for e in self.epochs])
+    train_loss = property(lambda self: [e.get("train_loss") for e in self.epochs])
+    val_loss = property(lambda self: [e.get("val_loss") for e in self.epochs])
+    epoch_images = property(lambda self: [e.get("images", 0) for e in self.epochs])
+    epoch_time = property(lambda self: [e.get("time", 0.0) for e in self.epochs])
+    epoch_seconds = property(lambda self: [e.get("seconds", 0.0) for e in self.epochs])
+    images_per_s = property(lambda self: [e.get("images_per_s", 0.0) for e in self.epochs])
+
+    # ---------------------------------------------------------------- summaries
     @property
     def best_val(self) -> tuple[float, int] | None:
-        pairs = [(v, e) for v, e in zip(self.val_loss, self.epoch, strict=False) if v is not None]
+        """(lowest validation loss, its epoch)."""
+        pairs = [(e["val_loss"], e.get("epoch", 0)) for e in self.epochs if e.get("val_loss") is not None]
         return min(pairs) if pairs else None
+
+    @property
+    def last_val(self) -> float | None:
+        return next((v for v in reversed(self.val_loss) if v is not None), None)
+
+    def fid_at(self, epoch: int) -> float | None:
+        """The newest FID evaluated at `epoch`."""
+        fids = [e.get("fid") for e in self.evals if e.get("epoch") == epoch]
+        return fids[-1] if fids else None
 
 
 def read_history(run: RunDir) -> History:
@@ -90,7 +114,7 @@ def read_history(run: RunDir) -> History:
 
 
 class Follower:
-    """Reads new events as a run's metrics.jsonl grows (for `watch` and live `compare`)."""
+    """Reads new events as a run's metrics.jsonl grows (for `watch`, live `compare` and studies)."""
 
     def __init__(self, run: RunDir):
         self.run = run

@@ -16,11 +16,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from diffdash.formats import format_loss
 from diffdash.run_progress import RunProgress, fmt_duration
-
-
-def fmt_loss(value: float | None) -> str:
-    return "-" if value is None else f"{value:.5f}"
 
 
 def plural(n: int, word: str) -> str:
@@ -151,7 +148,7 @@ class HeadlessPrinter:
                 if self.best is None or val < self.best[0]:
                     self.best = (val, e["epoch"])
             self.print(
-                f"epoch {e['epoch']:>3}/{self.epochs}  train {fmt_loss(e['train_loss'])}  val {fmt_loss(val)}"
+                f"epoch {e['epoch']:>3}/{self.epochs}  train {format_loss(e['train_loss'])}  val {format_loss(val)}"
                 f"  {e['images_per_s']:,.0f} img/s  {e['seconds']:.1f} s"
                 + (f" + validation {e['val_seconds']:.1f} s" if e.get("val_seconds") is not None else "")
             )
@@ -189,7 +186,8 @@ class HeadlessPrinter:
         ]
         if self.best is not None:
             lines.append(
-                f"  best val {fmt_loss(self.best[0])} at epoch {self.best[1]} · last val {fmt_loss(self.last_val)}"
+                f"  best val {format_loss(self.best[0])} at epoch {self.best[1]}"
+                f" · last val {format_loss(self.last_val)}"
             )
         if self.run_dir is not None:
             path = Path(self.run_dir.path)

@@ -17,7 +17,7 @@ from diffdash.cadence import CadenceError, parse_cadence
 DATASET_SIZES = {"mnist": (60_000, 10_000), "mnist-small": (10_000, 1_000)}  # train, test digits
 DATASET_LABELS = {"mnist": "MNIST", "mnist-small": "the bundled MNIST subset"}
 FORWARD_SPEEDUP = 3.0  # a forward pass alone costs about a third of a training step (forward + backward)
-PREVIEW_N = 16
+PREVIEW_N = 16  # digits in a preview grid (4 x 4), drawn by diffdash.training.previews
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -9,7 +9,7 @@ import torch
 from diffdash.checkpoint import load_checkpoint
 from diffdash.config import RunConfig
 from diffdash.diffusion import build_process
-from diffdash.engine import build_network
+from diffdash.models import build_network
 from diffdash.store import RunDir
 
 

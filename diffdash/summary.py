@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from diffdash.config_file import config_problem
+from diffdash.events import END_KINDS
 from diffdash.store import RunDir, list_run_dirs, read_notes, sorted_runs
 from diffdash.tags import read_tags
 
@@ -171,14 +172,12 @@ def summarize_all(root: str | Path) -> list[RunSummary]:
 
 def _status_from_metrics(run: RunDir) -> dict[str, Any]:
     """Figures rebuilt from the events when status.json is unusable (slow path, damaged folders only)."""
-    from diffdash.history import History
+    from diffdash.history import read_history
 
-    h = History()
-    for e in run.events():
-        h.apply(e)
+    h = read_history(run)
     best = h.best_val
     last = h.last or {}
-    state = last.get("event") if last.get("event") in ("finished", "stopped", "failed") else None
+    state = last.get("event") if last.get("event") in END_KINDS else None
     return {
         "state": state,
         "epoch": h.epoch[-1] if h.epoch else None,
@@ -186,7 +185,7 @@ def _status_from_metrics(run: RunDir) -> dict[str, Any]:
         "time": last.get("time"),
         "best_val": best[0] if best else None,
         "best_epoch": best[1] if best else None,
-        "last_val": next((v for v in reversed(h.val_loss) if v is not None), None),
+        "last_val": h.last_val,
         "epochs": (h.start or {}).get("epochs"),
     }
 

@@ -1,16 +1,11 @@
-"""Shared fixtures: the bundled real-MNIST subset and tiny configs that train in seconds."""
+"""Shared fixtures: the bundled real-MNIST subset, tiny configs that train in seconds, and the real runs and
+classifier that several test files read, each made once per session (training them is the slow part)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-SHARED_MNIST = Path(__file__).resolve().parent.parent.parent / "shared" / "mnist"
-needs_full_mnist = pytest.mark.skipif(
-    not (SHARED_MNIST / "train-images-idx3-ubyte.gz").is_file(),
-    reason=f"full MNIST idx files not found in {SHARED_MNIST} (only on the project's own machines)",
-)
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +15,7 @@ def small_data():
     return load_bundled()
 
 
-def tiny_config(**overrides):
+def _tiny_config(**overrides):
     from diffdash.config import RunConfig
 
     base = dict(
@@ -38,8 +33,61 @@ def tiny_config(**overrides):
     return RunConfig(**base).validate()
 
 
+@pytest.fixture(scope="session")
+def tiny_config():
+    """Makes validated configs that train in seconds on the bundled subset: `tiny_config(epochs=1, ema=0.9)`."""
+    return _tiny_config
+
+
 @pytest.fixture
 def runs_dir(tmp_path, monkeypatch):
     path = tmp_path / "runs"
     monkeypatch.setenv("DIFFDASH_RUNS", str(path))
     return path
+
+
+@pytest.fixture
+def runs(runs_dir):
+    """Copies of the recorded small, wide and deep runs in a fresh runs folder (a test may change them)."""
+    from runs_data import recorded_runs
+
+    return recorded_runs(runs_dir, ("small", "wide", "deep"))
+
+
+@pytest.fixture(scope="session")
+def small_classifier(tmp_path_factory):
+    """(Classifier, cache folder): trained cheaply once, in a folder that doubles as the data cache (DIFFDASH_DATA)
+    of runs evaluated in tests, so their evaluations find it instead of training the full one."""
+    from metrics_support import CLASSIFIER_BATCH, CLASSIFIER_STEPS
+
+    from diffdash.data import load_bundled
+    from diffdash.metrics.classifier import get_classifier
+
+    folder = tmp_path_factory.mktemp("classifier-cache")
+    clf = get_classifier(load_bundled(), folder, max_steps=CLASSIFIER_STEPS, batch_size=CLASSIFIER_BATCH)
+    return clf, folder
+
+
+@pytest.fixture(scope="session")
+def template_run(tmp_path_factory) -> Path:
+    """A finished tiny run made through the CLI (`diffdash new`); copy it before changing it."""
+    from fault_support import TINY, invoke
+
+    from diffdash.store import RunDir
+
+    root = tmp_path_factory.mktemp("template-runs")
+    result = invoke("new", *TINY, "--epochs", "1", "--name", "base", runs=root)
+    assert result.exit_code == 0, result.output
+    RunDir(root / "base").release_lock()
+    return root / "base"
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory, small_data, tiny_config) -> Path:
+    """A finished real (4,8,4) run trained by the engine in this session, so tests follow today's engine output."""
+    from diffdash.store import RunDir
+    from diffdash.training import Engine
+
+    run = RunDir.create(tmp_path_factory.mktemp("trained"), "small")
+    assert Engine(run, tiny_config(name="small", n_T=50, n_hidden=[4, 8, 4]), data=small_data).run() == "finished"
+    return run.path

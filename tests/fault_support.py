@@ -1,10 +1,9 @@
-"""Helpers for the fault tests: a tiny real run made once per session and copied, and CLI invocation that
-tells a clean refusal (exit 2, one message) from a crash (a traceback)."""
+"""Helpers for the fault tests: the options of a tiny real run, copying a run, and CLI invocation that tells a
+clean refusal (exit 2, one message) from a crash (a traceback)."""
 
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -13,7 +12,6 @@ TINY = [
     "--dataset", "mnist-small", "--n-hidden", "4,8,4", "--train-limit", "128", "--val-limit", "64",
     "--n-T", "50", "--sample-steps", "2", "--batch-size", "64", "--device", "cpu", "--headless",
 ]  # fmt: skip
-_TEMPLATES: dict[str, Path] = {}
 
 
 def invoke(*args: str, runs: Path | None = None, env: dict | None = None) -> Result:
@@ -36,26 +34,8 @@ def crashed(result: Result) -> str | None:
     return None
 
 
-def template_run(tmp_path_factory, name: str = "base", epochs: int = 1) -> Path:
-    """A finished tiny run (real training on the bundled subset), made once per session."""
-    key = f"{name}-{epochs}"
-    if key not in _TEMPLATES:
-        root = tmp_path_factory.mktemp("template-runs")
-        result = invoke("new", *TINY, "--epochs", str(epochs), "--name", name, runs=root)
-        assert result.exit_code == 0, result.output
-        from diffdash.store import RunDir
-
-        RunDir(root / name).release_lock()
-        _TEMPLATES[key] = root / name
-    return _TEMPLATES[key]
-
-
 def copy_run(template: Path, root: Path, name: str | None = None) -> Path:
     target = root / (name or template.name)
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(template, target, ignore=shutil.ignore_patterns(".lock"))
     return target
-
-
-def python() -> str:
-    return sys.executable

@@ -1,6 +1,6 @@
-"""Run folders for the runs/compare/report tests: tiny real trainings (bundled MNIST, CPU), trained once per
-session and copied, and the recorded runs under tests/data/compare_runs (real tiny trainings kept in the repo
-so the compare snapshots do not depend on the clock).
+"""Run folders for the runs/compare/report tests: copies of real runs with changed fields, and the recorded runs
+under tests/data/compare_runs (real tiny trainings kept in the repo so the compare snapshots do not depend on
+the clock). A run trained in this session is the `trained_run` fixture in conftest.py.
 """
 
 from __future__ import annotations
@@ -10,29 +10,9 @@ import os
 import shutil
 from pathlib import Path
 
-from conftest import tiny_config
-
 from diffdash.store import RunDir
 
 RECORDED = Path(__file__).parent / "data" / "compare_runs"
-_TRAINED: dict[str, Path] = {}
-
-
-def train_tiny(root: Path, run_id: str, **overrides) -> RunDir:
-    from diffdash.data import load_bundled
-    from diffdash.engine import Engine
-
-    config = tiny_config(name=run_id, n_T=50, **overrides)
-    run = RunDir.create(root, run_id)
-    assert Engine(run, config, data=load_bundled()).run() == "finished"
-    return run
-
-
-def trained_run(cache_root: Path) -> Path:
-    """A finished real (4,8,4) run trained in this session (so the tests follow today's engine output)."""
-    if "small" not in _TRAINED:
-        _TRAINED["small"] = train_tiny(cache_root / "trained", "small", n_hidden=[4, 8, 4]).path
-    return _TRAINED["small"]
 
 
 def copy_run(src: Path, root: Path, run_id: str, *, name: str | None = None, **status: object) -> RunDir:

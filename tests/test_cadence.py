@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from conftest import tiny_config
 
 from diffdash.cadence import Cadence, CadenceError, PreviewClock, parse_cadence
 from diffdash.cli import cli
-from diffdash.engine import Engine
 from diffdash.store import RunDir
+from diffdash.training import Engine
 
 
 def test_parse_terms_and_combinations():
@@ -54,7 +53,7 @@ def test_fixed_time_and_epoch_cadences():
     assert [e for e in range(1, 7) if every2.due_at_epoch_end(e, 0, 0.0)] == [2, 4, 6]
 
 
-def test_step_cadence_files_grids_by_epoch_and_step(tmp_path, small_data):
+def test_step_cadence_files_grids_by_epoch_and_step(tmp_path, small_data, tiny_config):
     run = RunDir.create(tmp_path, "steps")
     config = tiny_config(epochs=2, train_limit=256, batch_size=64, sample_every="3steps")  # 4 steps an epoch
     events = []

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import SHARED_MNIST, needs_full_mnist
-from metrics_support import CLASSIFIER_BATCH, CLASSIFIER_STEPS, small_classifier
+from metrics_support import CLASSIFIER_BATCH, CLASSIFIER_STEPS
+from mnist_support import SHARED_MNIST, needs_full_mnist
 
 from diffdash.data import to_tensor
 from diffdash.metrics.classifier import cache_path, get_classifier, load_classifier
 
 
-def test_cached_classifier_reloads_with_weights_only(tmp_path_factory, small_data):
-    clf, folder = small_classifier(tmp_path_factory)
+def test_cached_classifier_reloads_with_weights_only(small_data, small_classifier):
+    clf, folder = small_classifier
     path = cache_path("mnist-small", folder)
     assert path.is_file()
     again = load_classifier(path)  # torch.load(weights_only=True) inside

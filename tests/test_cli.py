@@ -54,6 +54,7 @@ def invoke(args, runs_dir):
         (["--device", "cuda"], "no CUDA GPU"),
         (["--precision", "fp8"], "unknown precision 'fp8'"),
         (["--sampler", "euler"], "unknown sampler 'euler'"),
+        (["--schedule", "quadratic"], "unknown schedule 'quadratic': choose one of linear, cosine"),
         (["--name", "a/b"], "not allowed"),
         (["--name", ".."], "not allowed"),
         (["--name", "x..y"], "not allowed"),

@@ -9,28 +9,33 @@ from __future__ import annotations
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import tiny_config
 
 from diffdash.cli import cli
 from diffdash.data import DATA_HIGH, DATA_LOW, to_tensor
 from diffdash.diffusion import build_process, samplers_for
 from diffdash.diffusion.cold_prior import GaussianMixturePrior, fit_gmm
-from diffdash.engine import Engine
 from diffdash.sampling import load_trained
 from diffdash.store import RunDir
+from diffdash.training import Engine
 
 N_T = 10
 
 
-def cold_config(**overrides):
-    base = dict(model="cold", sampler="alg2", n_T=N_T, epochs=1, train_limit=512, kernel_size=5, kernel_std=1.5)
-    base["sample_every"] = "1"  # one grid per epoch: the default also draws by the clock, which a slow machine hits
-    base.update(overrides)
-    return tiny_config(**base)
+@pytest.fixture(scope="session")
+def cold_config(tiny_config):
+    """Makes configs of a tiny blur cold-diffusion run: `cold_config(loss="l1")`."""
+
+    def make(**overrides):
+        base = dict(model="cold", sampler="alg2", n_T=N_T, epochs=1, train_limit=512, kernel_size=5, kernel_std=1.5)
+        base["sample_every"] = "1"  # one grid per epoch: the default also draws by the clock, which a slow machine hits
+        base.update(overrides)
+        return tiny_config(**base)
+
+    return make
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, small_data):
+def trained(tmp_path_factory, small_data, cold_config):
     root = tmp_path_factory.mktemp("cold-runs")
     run = RunDir.create(root, "cold")
     assert Engine(run, cold_config(), data=small_data).run() == "finished"
@@ -72,7 +77,7 @@ def test_report_shows_the_forward_process_and_a_reverse_trajectory(trained, tmp_
     assert run.read_config()["degradation"] == "blur"
 
 
-def test_loss_is_l1_or_l2_on_x0(small_data):
+def test_loss_is_l1_or_l2_on_x0(small_data, cold_config):
     x0 = to_tensor(small_data.train_images[:32])
     net = torch.nn.Conv2d(1, 1, 1)
     torch.nn.init.zeros_(net.weight)
@@ -106,7 +111,7 @@ def test_the_three_samplers_differ(trained):
     assert not torch.allclose(out["alg1"], out["alg2"], atol=1e-3)
 
 
-def test_algorithm_2_telescopes_to_a_perfect_restorers_answer(small_data):
+def test_algorithm_2_telescopes_to_a_perfect_restorers_answer(small_data, cold_config):
     """If R always answers x̂, Algorithm 2 from D(x̂, n_T) ends exactly at x̂: the sum telescopes."""
     target = to_tensor(small_data.test_images[:4])
     process = build_process(cold_config(kernel_size=13, kernel_std=7.0), "cpu")
@@ -217,7 +222,7 @@ def test_sample_command_starts_and_bad_start_options(trained, tmp_path):
 
 
 @pytest.mark.parametrize("overrides", [dict(degradation="fade"), dict(kernel_size=13, kernel_std=7.0)])
-def test_auto_prior_level_is_the_last_that_keeps_5_percent_of_the_variance(small_data, overrides):
+def test_auto_prior_level_is_the_last_that_keeps_5_percent_of_the_variance(small_data, overrides, cold_config):
     from diffdash.degradations.levels import shape_spread as spread
     from diffdash.diffusion.cold import PRIOR_KEEP, auto_prior_t
 

@@ -12,8 +12,8 @@ from diffdash.tags import add_tags
 from diffdash.ui.compare_app import CompareApp
 from diffdash.ui.compare_panels import SummaryTable
 from diffdash.ui.dashboard import DashboardApp
-from diffdash.ui.widgets.chart_keys import CHART_BINDINGS
-from diffdash.ui.widgets.loss_chart import LossChart
+from diffdash.ui.widgets.chart_keys import CHART_BINDINGS, ChartApp
+from diffdash.ui.widgets.loss_chart import AXIS_LABELS, LossChart
 
 CHART_KEYS = ["t", "l", "m", "left_square_bracket", "right_square_bracket", "a", "r", "comma", "full_stop",
               "plus", "minus", "0"]  # fmt: skip
@@ -58,6 +58,50 @@ async def test_same_keys_same_effect(tmp_path, which):
         assert not chart.log_scale and chart.x_axis == "images"
         await pilot.press("plus", "r")
         assert chart.zoom == 0.5 and chart.cursor == 1.0
+
+
+def chart_state(chart: LossChart) -> dict[str, object]:
+    names = ("show", "log_scale", "smoothing", "strength", "x_axis", "zoom", "cursor")
+    return {name: getattr(chart, name) for name in names}
+
+
+@pytest.mark.parametrize("which", ["dashboard", "compare"])
+async def test_every_chart_key_works_through_the_shared_owner(tmp_path, which):
+    """Each key of CHART_BINDINGS, pressed in turn, changes the chart exactly as its ChartApp action says."""
+    for b in CHART_BINDINGS:  # neither app overrides a chart action: the one owner is ChartApp
+        name = "action_" + b.action.split("(")[0]
+        assert getattr(CompareApp, name) is getattr(ChartApp, name) is getattr(DashboardApp, name)
+    runs = recorded_runs(tmp_path, ("small", "wide"))
+    app = dashboard_app(runs[0]) if which == "dashboard" else compare_app(runs)
+    async with app.run_test(size=(120, 36)) as pilot:
+        chart = app.query_one(LossChart)
+        assert await wait_for(pilot, lambda: chart.points_drawn > 0, timeout=10)
+        axes = chart.axes()
+        next_axis = axes[(axes.index("epoch") + 1) % len(axes)]
+        assert len(axes) > 1 and next_axis != "epoch"
+        steps = [
+            ("t", {"show": "train"}),
+            ("l", {"log_scale": False}),
+            ("m", {"smoothing": False}),
+            ("left_square_bracket", {"smoothing": True, "strength": 0.8}),
+            ("right_square_bracket", {"strength": 0.9}),
+            ("a", {"x_axis": next_axis}),
+            ("r", {"cursor": 1.0}),
+            ("comma", {"cursor": pytest.approx(1 - 1 / 40)}),
+            ("full_stop", {"cursor": pytest.approx(1.0)}),
+            ("plus", {"zoom": 0.5}),
+            ("equals_sign", {"zoom": 0.25}),
+            ("minus", {"zoom": 0.5}),
+            ("0", {"zoom": 1.0}),
+        ]
+        pressed = {key for key, _ in steps}
+        assert pressed == {k for b in CHART_BINDINGS for k in b.key.split(",")}, "a chart key is not tried"
+        for key, change in steps:
+            before = chart_state(chart)
+            await pilot.press(key)
+            after = chart_state(chart)
+            assert after == {**before, **change}, key
+        assert str(chart.query_one(".readout").render()).startswith(AXIS_LABELS[next_axis])  # redrawn, cursor on
 
 
 async def test_smoothing_keeps_the_raw_curve_faint_and_says_its_strength(tmp_path):

@@ -52,7 +52,7 @@ def test_choice_values_complete(runs_env):
     assert complete("diffdash new --model ", runs_env) == ["ddpm", "cold"]
     assert complete("diffdash new --device c", runs_env) == ["cpu", "cuda"]
     assert complete("diffdash new --sampler a", runs_env) == ["ancestral", "alg1", "alg2"]
-    assert complete("diffdash sample small --sampler d", runs_env) == ["ddim", "direct"]
+    assert complete("diffdash sample small --sampler d", runs_env) == ["ddim", "dpm++2m", "direct"]
     assert complete("diffdash runs --status fi", runs_env) == ["finished"]  # click.Choice, as before
 
 

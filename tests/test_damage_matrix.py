@@ -11,8 +11,7 @@ import pickle
 
 import numpy as np
 import pytest
-from fault_support import copy_run, crashed, invoke, template_run
-from metrics_support import small_classifier
+from fault_support import copy_run, crashed, invoke
 
 pytestmark = pytest.mark.slow
 MARKER = "pwned-marker"
@@ -130,19 +129,14 @@ COMMANDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    return template_run(tmp_path_factory)
-
-
 @pytest.mark.parametrize("command", list(COMMANDS))
 @pytest.mark.parametrize("damage", list(DAMAGES))
-def test_damaged_run(tmp_path, tmp_path_factory, base, monkeypatch, damage, command):
-    _, cache = small_classifier(tmp_path_factory)
+def test_damaged_run(tmp_path, template_run, monkeypatch, damage, command, small_classifier):
+    _, cache = small_classifier
     monkeypatch.setenv("DIFFDASH_DATA", str(cache))
     runs = tmp_path / "runs"
-    run = copy_run(base, runs)
-    copy_run(base, runs, "ref")
+    run = copy_run(template_run, runs)
+    copy_run(template_run, runs, "ref")
     DAMAGES[damage](run)
     action = COMMANDS[command]
     if callable(action):

@@ -7,7 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import SHARED_MNIST, needs_full_mnist
+from mnist_support import SHARED_MNIST, needs_full_mnist
 
 from diffdash.data import BUNDLED_DIR, load_bundled, load_mnist, to_tensor
 from diffdash.idx import read_idx

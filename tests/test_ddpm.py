@@ -5,6 +5,7 @@ import torch
 
 from diffdash.data import to_tensor
 from diffdash.diffusion.ddpm import DDPM
+from diffdash.diffusion.samplers import sampler_class
 from diffdash.diffusion.schedules import ddpm_schedules
 from diffdash.models.cnn import CNN
 
@@ -69,10 +70,22 @@ def test_samplers_shapes_ranges_and_fixed_seed(sampler, steps):
 
 
 def test_ddim_timesteps_strided_and_decreasing():
-    proc = DDPM(n_T=1000)
-    ts = proc.ddim_timesteps(50)
+    ts = sampler_class("ddpm", "ddim")(DDPM(n_T=1000), 50, seed=0).timesteps
     assert ts[0] == 1000 and ts[-1] == 1 and len(ts) == 50
     assert all(a > b for a, b in zip(ts, ts[1:], strict=False))
+
+
+def test_every_registered_sampler_is_a_sampler_of_its_process():
+    """The registry is the one list of names: each entry loads, and the processes offer exactly those."""
+    from diffdash.diffusion.samplers import SAMPLERS
+    from diffdash.diffusion.samplers.base import Sampler
+
+    for process, table in SAMPLERS.items():
+        for name in table:
+            assert issubclass(sampler_class(process, name), Sampler), (process, name)
+    assert DDPM.samplers == tuple(SAMPLERS["ddpm"])
+    with pytest.raises(ValueError, match="unknown sampler 'euler' for ddpm: choose one of ancestral, ddim, dpm"):
+        DDPM(n_T=10).sample(CNN((4,)), 1, sampler="euler")
 
 
 def test_sampling_stops_when_asked():

@@ -8,16 +8,9 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from runs_data import recorded_runs
 
 from diffdash.cli import cli
 from diffdash.history import read_history
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("DIFFDASH_RUNS", str(tmp_path / "runs"))
-    return recorded_runs(tmp_path / "runs", ("small", "wide", "deep"))
 
 
 def invoke(*args):

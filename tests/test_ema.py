@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import tiny_config
 from torch.optim.swa_utils import AveragedModel
 
 from diffdash.checkpoint import load_checkpoint
 from diffdash.config import ConfigError
+from diffdash.controls import Controls
 from diffdash.ema import EMA
-from diffdash.engine import Controls, Engine
 from diffdash.history import read_history
 from diffdash.store import RunDir
+from diffdash.training import Engine
 
 
 def test_update_rule_with_warmup():
@@ -58,7 +58,7 @@ def train(root, run_id, config, data, resume=False, controls=None, listeners=())
     return run, Engine(run, config, data=data, controls=controls, listeners=list(listeners)).run(resume=resume)
 
 
-def test_ema_is_checkpointed_and_resumed_exactly(tmp_path, small_data):
+def test_ema_is_checkpointed_and_resumed_exactly(tmp_path, small_data, tiny_config):
     config = tiny_config(ema=0.9)
     full, _ = train(tmp_path, "full", config, small_data)
     controls = Controls()
@@ -82,7 +82,7 @@ def test_ema_is_checkpointed_and_resumed_exactly(tmp_path, small_data):
     assert full.samples()[-1][1].read_bytes() == part.samples()[-1][1].read_bytes()
 
 
-def test_ema_config_and_cli_errors(runs_dir):
+def test_ema_config_and_cli_errors(runs_dir, tiny_config):
     with pytest.raises(ConfigError, match="strictly between 0 and 1"):
         tiny_config(ema=1.5)
     with pytest.raises(ConfigError, match="need an EMA"):

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import math
 
-from conftest import tiny_config
-
-from diffdash.engine import Engine
 from diffdash.history import read_history
 from diffdash.store import RunDir
+from diffdash.training import Engine
 
 
 def train(root, run_id, config, data, listeners=(), resume=False, controls=None):
@@ -22,7 +20,7 @@ def losses(run):
     return h.step, h.step_loss, h.train_loss, h.val_loss
 
 
-def test_run_folder_contents(tmp_path, small_data):
+def test_run_folder_contents(tmp_path, small_data, tiny_config):
     run, state = train(tmp_path, "r", tiny_config(), small_data)
     assert state == "finished"
     cfg = run.read_config()
@@ -37,7 +35,7 @@ def test_run_folder_contents(tmp_path, small_data):
     assert all(math.isfinite(v) for v in h.val_loss)
 
 
-def test_same_seed_same_metrics(tmp_path, small_data):
+def test_same_seed_same_metrics(tmp_path, small_data, tiny_config):
     a, _ = train(tmp_path, "a", tiny_config(), small_data)
     b, _ = train(tmp_path, "b", tiny_config(), small_data)
     c, _ = train(tmp_path, "c", tiny_config(seed=1), small_data)
@@ -46,11 +44,11 @@ def test_same_seed_same_metrics(tmp_path, small_data):
     assert a.samples()[-1][1].read_bytes() == b.samples()[-1][1].read_bytes()
 
 
-def test_stop_mid_epoch_then_resume_equals_uninterrupted(tmp_path, small_data):
+def test_stop_mid_epoch_then_resume_equals_uninterrupted(tmp_path, small_data, tiny_config):
     config = tiny_config(epochs=3)
     full, _ = train(tmp_path, "full", config, small_data)
 
-    from diffdash.engine import Controls
+    from diffdash.controls import Controls
 
     controls = Controls()
     seen = []
@@ -69,7 +67,7 @@ def test_stop_mid_epoch_then_resume_equals_uninterrupted(tmp_path, small_data):
     assert losses(part) == losses(full)
 
 
-def test_non_finite_loss_fails_naming_the_step(tmp_path, small_data):
+def test_non_finite_loss_fails_naming_the_step(tmp_path, small_data, tiny_config):
     run, state = train(tmp_path, "nan", tiny_config(lr=1e12, epochs=3), small_data)
     assert state == "failed"
     status = run.read_status()
@@ -80,8 +78,8 @@ def test_non_finite_loss_fails_naming_the_step(tmp_path, small_data):
     assert events[-1]["event"] == "failed"
 
 
-def test_sample_now_and_checkpoint_now(tmp_path, small_data):
-    from diffdash.engine import Controls
+def test_sample_now_and_checkpoint_now(tmp_path, small_data, tiny_config):
+    from diffdash.controls import Controls
 
     controls = Controls()
 
@@ -97,15 +95,15 @@ def test_sample_now_and_checkpoint_now(tmp_path, small_data):
     assert ("checkpoint", 2) in kinds and ("sample", 2) in kinds
 
 
-def test_bf16_trains_on_cpu(tmp_path, small_data):
+def test_bf16_trains_on_cpu(tmp_path, small_data, tiny_config):
     run, state = train(tmp_path, "bf", tiny_config(precision="bf16", epochs=1), small_data)
     assert state == "finished"
     assert all(math.isfinite(v) for v in read_history(run).step_loss)
 
 
-def test_a_stop_between_an_epoch_and_its_grid_is_made_good_on_resume(tmp_path, small_data):
+def test_a_stop_between_an_epoch_and_its_grid_is_made_good_on_resume(tmp_path, small_data, tiny_config):
     """Stopped as epoch 1 ends (its grid and evaluation not yet drawn): resume draws them, then goes on."""
-    from diffdash.engine import Controls
+    from diffdash.controls import Controls
     config = tiny_config(epochs=2, sample_every="1", eval_every=1, eval_n=16)
     controls = Controls()
 

@@ -6,11 +6,12 @@ import math
 
 import pytest
 import torch
-from conftest import tiny_config
 
-from diffdash.engine import VAL_SEED_OFFSET, Engine, build_network
 from diffdash.history import read_history
+from diffdash.models import build_network
 from diffdash.store import RunDir
+from diffdash.training import Engine
+from diffdash.training.session import VAL_SEED_OFFSET
 
 
 def reference_epoch(config, data) -> tuple[list[float], float]:
@@ -41,7 +42,7 @@ def reference_epoch(config, data) -> tuple[list[float], float]:
     return losses, total / len(val_x)
 
 
-def test_fp32_engine_equals_the_plain_loop(tmp_path, small_data):
+def test_fp32_engine_equals_the_plain_loop(tmp_path, small_data, tiny_config):
     config = tiny_config(epochs=1, precision="fp32", n_hidden=[8, 16, 8], train_limit=512)
     run = RunDir.create(tmp_path, "r")
     assert Engine(run, config, data=small_data).run() == "finished"
@@ -53,24 +54,21 @@ def test_fp32_engine_equals_the_plain_loop(tmp_path, small_data):
     assert h.train_loss[0] == pytest.approx(sum(losses) / len(losses), rel=1e-4)
 
 
-class BatchedReads(Engine):
+def batched_reads(run: RunDir, config, **kw) -> Engine:
     """The engine as it runs on a GPU: losses read 16 steps at a time (on the CPU it reads each at once)."""
-
-    def setup(self, resume: bool) -> None:
-        super().setup(resume)
-        self.loss_read_every = 16
+    return Engine(run, config, loss_read_every=16, **kw)
 
 
 def step_events(run: RunDir) -> list[tuple]:
     return [(e["epoch"], e["step"], e["images"], e["loss"]) for e in run.events() if e["event"] == "step"]
 
 
-def test_batched_loss_reads_write_the_same_metrics(tmp_path, small_data):
+def test_batched_loss_reads_write_the_same_metrics(tmp_path, small_data, tiny_config):
     config = tiny_config(epochs=2, precision="fp32", train_limit=640)  # 10 steps an epoch
     a, b = RunDir.create(tmp_path, "each"), RunDir.create(tmp_path, "batched")
     seen = []
     assert Engine(a, config, data=small_data).run() == "finished"
-    assert BatchedReads(b, config, data=small_data, listeners=[seen.append]).run() == "finished"
+    assert batched_reads(b, config, data=small_data, listeners=[seen.append]).run() == "finished"
     assert step_events(a) == step_events(b) and [s for _, s, _, _ in step_events(b)] == list(range(1, 21))
     ha, hb = read_history(a), read_history(b)
     assert ha.train_loss == hb.train_loss and ha.val_loss == hb.val_loss
@@ -78,11 +76,11 @@ def test_batched_loss_reads_write_the_same_metrics(tmp_path, small_data):
     assert order == ["step"] * 10 + ["epoch"] + ["step"] * 10 + ["epoch"], "every step is emitted before its epoch"
 
 
-def test_batched_reads_report_the_first_non_finite_loss_at_its_step(tmp_path, small_data):
+def test_batched_reads_report_the_first_non_finite_loss_at_its_step(tmp_path, small_data, tiny_config):
     config = tiny_config(lr=1e12, epochs=3, precision="fp32")
     each, batched = RunDir.create(tmp_path, "each"), RunDir.create(tmp_path, "batched")
     assert Engine(each, config, data=small_data).run() == "failed"
-    assert BatchedReads(batched, config, data=small_data).run() == "failed"
+    assert batched_reads(batched, config, data=small_data).run() == "failed"
     sa, sb = each.read_status(), batched.read_status()
     assert sa["error"] == sb["error"] and "at step" in sb["error"]
     step = int(sb["error"].split("at step ")[1].split()[0])
@@ -90,7 +88,7 @@ def test_batched_reads_report_the_first_non_finite_loss_at_its_step(tmp_path, sm
     assert step_events(batched) == step_events(each) and all(math.isfinite(e[3]) for e in step_events(batched))
 
 
-def test_config_records_precision_its_reason_and_threads(tmp_path, small_data):
+def test_config_records_precision_its_reason_and_threads(tmp_path, small_data, tiny_config):
     from diffdash.devices import native_bf16
 
     before = torch.get_num_threads()

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from conftest import tiny_config
-from metrics_support import small_classifier
 
 from diffdash.cli import cli
-from diffdash.engine import Engine
 from diffdash.history import read_history
 from diffdash.metrics.evaluate import auto_eval_n
 from diffdash.store import RunDir
+from diffdash.training import Engine
 
 SCHEMA = {"event", "epoch", "step", "images", "time", "fid", "fid_kind", "histogram", "confidence", "n"}
 SCHEMA |= {"sampler", "steps", "weights"}
 
 
 @pytest.fixture(scope="module")
-def evaluated_run(tmp_path_factory, small_data):
+def evaluated_run(tmp_path_factory, small_data, tiny_config, small_classifier):
     """A tiny EMA run with --eval-every 1 --eval-n 24 --keep-snapshots, its classifier in DIFFDASH_DATA."""
-    _, cache = small_classifier(tmp_path_factory)
+    _, cache = small_classifier
     mp = pytest.MonkeyPatch()
     mp.setenv("DIFFDASH_DATA", str(cache))
     root = tmp_path_factory.mktemp("runs")
@@ -85,7 +83,7 @@ def test_eval_bad_input_exits_2_and_writes_nothing(evaluated_run, args, needle):
     assert run.metrics_path.read_bytes() == before
 
 
-def test_ema_flag_on_a_run_without_ema(tmp_path, small_data, tmp_path_factory):
+def test_ema_flag_on_a_run_without_ema(tmp_path, small_data, tiny_config):
     run = RunDir.create(tmp_path, "plain")
     assert Engine(run, tiny_config(epochs=1), data=small_data).run() == "finished"
     result = CliRunner().invoke(cli, ["eval", "plain", "--runs-dir", str(tmp_path), "--ema", "-n", "8"])
@@ -99,8 +97,10 @@ def test_auto_eval_n_keeps_to_a_tenth_of_training():
     assert auto_eval_n(256, 1, 1000) == 100, "floored: FID needs some samples"
 
 
-def test_eval_on_a_cold_run_adds_reconstruction_figures(tmp_path, tmp_path_factory, small_data, monkeypatch):
-    _, cache = small_classifier(tmp_path_factory)
+def test_eval_on_a_cold_run_adds_reconstruction_figures(
+    tmp_path, small_data, monkeypatch, tiny_config, small_classifier
+):
+    _, cache = small_classifier
     monkeypatch.setenv("DIFFDASH_DATA", str(cache))
     run = RunDir.create(tmp_path, "cold")
     config = tiny_config(model="cold", n_T=4, epochs=1, sampler="alg2", sample_steps=4)

@@ -9,7 +9,7 @@ import stat
 
 import numpy as np
 import pytest
-from fault_support import TINY, copy_run, crashed, invoke, template_run
+from fault_support import TINY, copy_run, crashed, invoke
 
 HUGE = str(2**70)
 
@@ -72,14 +72,10 @@ def test_runs_dir_that_is_a_file_is_refused(tmp_path):
     assert afile.read_text() == "x"
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    return template_run(tmp_path_factory)
-
-
 @pytest.fixture
-def runs(tmp_path, base):
-    copy_run(base, tmp_path / "runs")
+def runs_with_base(tmp_path, template_run):
+    """A runs folder holding a copy of the finished run "base"."""
+    copy_run(template_run, tmp_path / "runs")
     return tmp_path / "runs"
 
 
@@ -105,7 +101,8 @@ RUN_INPUTS = [
 
 
 @pytest.mark.parametrize("args, needle", RUN_INPUTS, ids=[" ".join(a) or "empty" for a, _ in RUN_INPUTS])
-def test_commands_on_a_run_refuse_odd_values(runs, args, needle):
+def test_commands_on_a_run_refuse_odd_values(runs_with_base, args, needle):
+    runs = runs_with_base
     before = sorted(p.name for p in (runs / "base").rglob("*"))
     assert_clean_refusal(invoke(*args, runs=runs), needle)
     assert sorted(p.name for p in (runs / "base").rglob("*") if p.name != ".lock") == [
@@ -113,8 +110,8 @@ def test_commands_on_a_run_refuse_odd_values(runs, args, needle):
     ]
 
 
-def test_new_name_taken_by_a_finished_run_is_refused(runs):
-    assert_clean_refusal(invoke("new", *TINY, "--name", "base", runs=runs), "already exists")
+def test_new_name_taken_by_a_finished_run_is_refused(runs_with_base):
+    assert_clean_refusal(invoke("new", *TINY, "--name", "base", runs=runs_with_base), "already exists")
 
 
 def test_eval_entropy_is_never_negative_zero(capsys):

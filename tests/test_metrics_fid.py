@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-from metrics_support import small_classifier
 
 from diffdash.data import to_tensor
 from diffdash.metrics.evaluate import score
@@ -16,8 +15,8 @@ from diffdash.metrics.recon import reconstruction_table, rmse, ssim
 
 
 @pytest.fixture(scope="session")
-def classifier(tmp_path_factory):
-    return small_classifier(tmp_path_factory)[0]
+def classifier(small_classifier):
+    return small_classifier[0]
 
 
 def test_frechet_distance_of_gaussians_matches_the_closed_form():

@@ -6,13 +6,12 @@ import io
 import time
 
 from click.testing import CliRunner
-from conftest import tiny_config
 from rich.console import Console
 
 from diffdash.cli import cli
-from diffdash.engine import Engine
 from diffdash.progress import HeadlessPrinter
 from diffdash.store import RunDir
+from diffdash.training import Engine
 
 
 class TimedLines(io.StringIO):
@@ -41,7 +40,7 @@ def test_progress_line_is_due_every_interval_and_not_before():
     assert out.getvalue().count("\n") == 1, "a line was printed and the next is 30 s away"
 
 
-def test_headless_run_prints_lines_on_cadence_and_a_summary(tmp_path, small_data):
+def test_headless_run_prints_lines_on_cadence_and_a_summary(tmp_path, small_data, tiny_config):
     run = RunDir.create(tmp_path, "headless")
     config = tiny_config(epochs=2, train_limit=3072, val_limit=256, batch_size=32)  # seconds to tick through
     lines = TimedLines()
@@ -67,7 +66,9 @@ def test_headless_run_prints_lines_on_cadence_and_a_summary(tmp_path, small_data
     assert any(line.startswith("training, 2 epochs: 3,072 images, 96 steps an epoch") for line in text)
     summary = "\n".join(text[-4:])
     assert "finished at epoch 2" in summary and "validation" in summary and "previews" in summary
-    assert "best val" in summary and f"2 grids in {run.path / 'samples'}" in summary
+    # two epoch grids, and on a slow machine time-based previews inside the epochs too: the summary counts them all
+    grids = len(run.samples())
+    assert grids >= 2 and "best val" in summary and f"{grids} grids in {run.path / 'samples'}" in summary
 
 
 def test_headless_cli_says_one_epoch_and_takes_progress_every(tmp_path):

@@ -9,16 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from runs_data import recorded_runs
 
 from diffdash.cli import cli
 from diffdash.comparison import hex_to_rgb, run_colour
-
-
-@pytest.fixture
-def runs(tmp_path, monkeypatch):
-    monkeypatch.setenv("DIFFDASH_RUNS", str(tmp_path / "runs"))
-    return recorded_runs(tmp_path / "runs", ("small", "wide", "deep"))
 
 
 def invoke(*args):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from click.testing import CliRunner
-from conftest import tiny_config
 
 from diffdash.cli import cli
-from diffdash.engine import Engine
 from diffdash.store import RunDir
+from diffdash.training import Engine
 
 
-def test_sample_picks_a_fresh_name_and_shows_the_grid(tmp_path, small_data):
+def test_sample_picks_a_fresh_name_and_shows_the_grid(tmp_path, small_data, tiny_config):
     runs = tmp_path / "runs"
     run = RunDir.create(runs, "s")
     assert Engine(run, tiny_config(epochs=1, train_limit=64, val_limit=32, batch_size=32), data=small_data).run()

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import pytest
-from metrics_support import small_classifier
 
 from diffdash.store import RunDir
 
@@ -48,9 +47,9 @@ def events(run: Path, kind: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def quick_study(tmp_path_factory):
+def quick_study(tmp_path_factory, small_classifier):
     """The shipped quick study trained once, two runs at a time (the classifier comes from the test cache)."""
-    _, cache = small_classifier(tmp_path_factory)
+    _, cache = small_classifier
     root = tmp_path_factory.mktemp("study") / "runs"
     env = child_env(cache)
     result = diffdash("study", "run", str(QUICK), "--runs-dir", str(root), "--parallel", "2", env=env)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from runs_data import RECORDED, copy_run, dead_pid, running_status, trained_run
+from runs_data import RECORDED, copy_run, dead_pid, running_status
 
 from diffdash.history import read_history
 from diffdash.store import RunDir, resolve_run
@@ -18,8 +18,8 @@ def pair():
     return [RECORDED / "small", RECORDED / "deep"]
 
 
-def test_summary_of_a_finished_run_matches_its_history(tmp_path_factory):
-    run = RunDir(trained_run(tmp_path_factory.getbasetemp()))
+def test_summary_of_a_finished_run_matches_its_history(trained_run):
+    run = RunDir(trained_run)
     s = summarize(run, 1)
     h = read_history(run)
     assert s.status == "finished" and s.damaged is None and s.index == 1

@@ -11,7 +11,6 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import tiny_config
 from runs_data import RECORDED
 
 from diffdash.cli import cli
@@ -137,10 +136,10 @@ def test_missing_tensorboard_is_a_clear_usage_error(tmp_path, monkeypatch, runs_
 
 
 @pytest.mark.slow
-def test_live_logs_equal_the_export_across_a_crash_and_resume(tmp_path, small_data):
+def test_live_logs_equal_the_export_across_a_crash_and_resume(tmp_path, small_data, tiny_config):
     """Live logging is the same code as export: after a crash and two kinds of resume, the logs agree."""
     from diffdash.bridges.tensorboard import export_run, live_log
-    from diffdash.engine import Engine
+    from diffdash.training import Engine
 
     root, tb, tbx = tmp_path / "runs", tmp_path / "tb", tmp_path / "tbx"
     config = tiny_config(eval_every=None)
@@ -181,9 +180,9 @@ def test_new_with_tensorboard_logs_while_training(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_failing_log_never_stops_training(tmp_path, small_data):
+def test_a_failing_log_never_stops_training(tmp_path, small_data, tiny_config):
     from diffdash.bridges.tensorboard import live_log
-    from diffdash.engine import Engine
+    from diffdash.training import Engine
 
     run = RunDir.create(tmp_path / "runs", "r")
     (tmp_path / "tb").mkdir()

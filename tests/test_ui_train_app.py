@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
-from conftest import tiny_config
 from pilot_support import halfcell, wait_for
 
 from diffdash.store import RunDir
+from diffdash.ui.screens import ConfirmScreen
 from diffdash.ui.train_app import TrainApp
+from diffdash.ui.widgets.event_line import EventLine
 from diffdash.ui.widgets.loss_chart import LossChart
 from diffdash.ui.widgets.sample_image import SampleImage
 
 
-async def test_training_in_dashboard_then_quit_stops_within_5s(tmp_path, small_data):
+def test_footer_lists_the_training_keys_right_after_quit():
+    """The keys that matter most while training come first, before browsing keys a narrow footer may cut."""
+    merged = TrainApp._merge_bindings().key_to_bindings
+    shown = [key for key, bindings in merged.items() if any(b.show for b in bindings)]
+    assert shown == ["t", "l", "m", "a", "q", "x", "p", "s", "c", "left", "right", "v", "f", "question_mark"]
+
+
+async def test_training_in_dashboard_then_quit_stops_within_5s(tmp_path, small_data, tiny_config):
     """The chart fills, a grid appears, q + y stops the engine in under 5 s: run stopped, checkpointed."""
     run = RunDir.create(tmp_path, "ui")
     config = tiny_config(epochs=1000, train_limit=256, val_limit=64, batch_size=32)  # still training when the keys come
@@ -54,7 +63,7 @@ async def test_training_in_dashboard_then_quit_stops_within_5s(tmp_path, small_d
     assert run.read_status()["state"] == "finished"
 
 
-async def test_keys_pause_sample_checkpoint_and_stop_keeps_app_open(tmp_path, small_data):
+async def test_keys_pause_sample_checkpoint_and_stop_keeps_app_open(tmp_path, small_data, tiny_config):
     run = RunDir.create(tmp_path, "keys")
     config = tiny_config(epochs=1000, train_limit=256, val_limit=64, batch_size=32)  # still training when the keys come
     app = TrainApp(run, config, data=small_data, image_mode="unicode", image_cls=halfcell())
@@ -73,7 +82,17 @@ async def test_keys_pause_sample_checkpoint_and_stop_keeps_app_open(tmp_path, sm
         await pilot.press("l", "m", "a")  # chart toggles while training must not crash the redraw
         chart = app.query_one(LossChart)
         assert not chart.log_scale and not chart.smoothing and chart.x_axis == "images"
-        await pilot.press("x", "y")
+        # the engine's `say` runs in its thread: its last line reaches the event line as a message
+        traceback = "Traceback (most recent call last):\nValueError: from the engine"
+        said = threading.Thread(target=app.say, args=(traceback,))
+        said.start()
+        said.join()
+        events = app.query_one("#events")
+        assert await wait_for(pilot, lambda: "ValueError: from the engine" in str(events.render()), timeout=10)
+        assert "Traceback" not in str(events.render())
+        await pilot.press("x", "z", "enter")  # the question stays until it is answered
+        assert app.training and isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
         assert await wait_for(pilot, lambda: app.final_state is not None, timeout=10)
         assert app.is_running, "x stops training but keeps the dashboard open"
         assert app.state() == "stopped"
@@ -82,7 +101,7 @@ async def test_keys_pause_sample_checkpoint_and_stop_keeps_app_open(tmp_path, sm
     assert run.read_status()["state"] == "stopped"
 
 
-async def test_failed_training_shows_the_error_and_stays_open(tmp_path, small_data):
+async def test_failed_training_shows_the_error_and_stays_open(tmp_path, small_data, tiny_config):
     """A loss that blows up (absurd learning rate) fails the run; the dashboard says why and stays open."""
     run = RunDir.create(tmp_path, "nan")
     config = tiny_config(epochs=5, train_limit=256, val_limit=64, batch_size=32, lr=1e12)
@@ -98,7 +117,7 @@ async def test_failed_training_shows_the_error_and_stays_open(tmp_path, small_da
     assert app.final_state == "failed" and run.read_status()["state"] == "failed"
 
 
-async def test_first_frame_says_loading_with_totals_from_the_config(tmp_path):
+async def test_first_frame_says_loading_with_totals_from_the_config(tmp_path, tiny_config):
     """No data handed in: the dashboard draws at once and loads MNIST in the engine's thread."""
     from diffdash.ui.panels import ProgressPanel
 
@@ -118,7 +137,9 @@ async def test_first_frame_says_loading_with_totals_from_the_config(tmp_path):
         assert await wait_for(pilot, lambda: not app.is_running, timeout=30)
 
 
-async def test_validation_and_sampling_show_progress_and_a_grid_comes_inside_the_epoch(tmp_path, small_data):
+async def test_validation_and_sampling_show_progress_and_a_grid_comes_inside_the_epoch(
+    tmp_path, small_data, tiny_config
+):
     from diffdash.ui.panels import ProgressPanel
 
     run = RunDir.create(tmp_path, "phases")
@@ -146,21 +167,22 @@ async def test_validation_and_sampling_show_progress_and_a_grid_comes_inside_the
     assert any(e["event"] == "progress" and e["phase"] == "sampling" for e in events)
 
 
-async def test_ctrl_c_stops_after_the_step_checkpoints_and_leaves(tmp_path, small_data):
+async def test_ctrl_c_stops_after_the_step_checkpoints_and_leaves(tmp_path, small_data, tiny_config):
     run = RunDir.create(tmp_path, "ctrlc")
     config = tiny_config(epochs=1000, train_limit=256, val_limit=64, batch_size=32)  # still training when the keys come
     app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell())
     async with app.run_test(size=(80, 24)) as pilot:
         assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 2)
+        events_line = app.query_one(EventLine)
         await pilot.press("ctrl+c")
         assert await wait_for(pilot, lambda: not app.is_running, timeout=30), "Ctrl-C did not leave"
     assert app.final_state == "stopped" and run.read_status()["state"] == "stopped"
     assert run.last_checkpoint.is_file()
     assert run.read_events()[0][-1]["event"] == "stopped"
-    assert f"resume with diffdash resume {run.id}" in app.view.notices[0]
+    assert f"resume with diffdash resume {run.id}" in events_line.recent[0]
 
 
-async def test_command_palette_offers_the_apps_own_commands(tmp_path, small_data):
+async def test_command_palette_offers_the_apps_own_commands(tmp_path, small_data, tiny_config):
     from textual.command import CommandPalette
 
     from diffdash.ui.widgets.chart_keys import AppCommands

@@ -132,6 +132,27 @@ async def test_watch_says_training_keys_are_unavailable(tmp_path):
         assert "p (pause)" in said[0] and "s (sample now)" in said[1] and "x (stop)" in said[2]
 
 
+async def test_watch_offers_no_training_keys(tmp_path):
+    """x p s c are the training app's alone: watch's footer and command palette offer none of them."""
+    from diffdash.ui.train_app import TrainApp
+    from diffdash.ui.widgets.chart_keys import AppCommands
+
+    training = set(TrainApp.TRAINING_ACTIONS)
+    assert training <= {b.action for b in TrainApp.BINDINGS}
+    watch_actions = {b.action for bs in DashboardApp._merge_bindings().key_to_bindings.values() for b in bs}
+    assert not watch_actions & training
+    run = record_run(tmp_path / "runs")
+    app = DashboardApp(run, image_mode="halfcell", image_cls=halfcell(), poll_s=60)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(0.3)
+        footer_keys = {k.key for k in app.screen.query("FooterKey")}
+        assert {"q", "v", "l"} <= footer_keys and not footer_keys & {"x", "p", "s", "c"}
+        titles = [title for title, _, _ in AppCommands(app.screen, None).commands()]
+        assert any("log / linear" in t for t in titles)
+        offered = [t for t in titles if any(w in t for w in ("Stop training", "Pause", "Checkpoint", "preview grid"))]
+        assert not offered, offered
+
+
 async def test_watch_shows_the_validation_phase_from_the_status(tmp_path):
     """Progress events are not in metrics.jsonl; a watcher learns the phase from status.json."""
     from diffdash.store import process_identity

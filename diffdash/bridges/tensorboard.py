@@ -26,12 +26,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from diffdash.events import END_KINDS, drop_undone
 from diffdash.fsutil import read_json
 from diffdash.metrics.histogram import histogram_entropy
-from diffdash.store import RunDir, drop_undone
+from diffdash.store import RunDir
 
 INSTALL_HINT = "pip install 'diffdash[tensorboard]'"
-TERMINAL_EVENTS = ("finished", "stopped", "failed")
 EVENT_FILE_PREFIX = "events.out.tfevents."
 LIVE_FLUSH_S = 10
 
@@ -113,7 +113,7 @@ class TensorBoardLog:
                     return  # setup notices before the run opens: nothing to plot yet
                 self._open(event)
             self.log(event)
-            if event.get("event") in TERMINAL_EVENTS:
+            if event.get("event") in END_KINDS:
                 self.finish()
         except Exception as exc:  # noqa: BLE001 - logging elsewhere must not end training
             self.failed = True

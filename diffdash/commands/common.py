@@ -43,6 +43,26 @@ def config_error(exc: ConfigError) -> click.BadParameter:
     return bad(exc.param, str(exc))
 
 
+def check_seed_option(seed: int) -> None:
+    """--seed as torch takes it, or exit 2 before any work."""
+    from diffdash.config import check_seed
+
+    try:
+        check_seed(seed)
+    except ConfigError as exc:
+        raise bad("seed", str(exc)) from None
+
+
+def run_sampler(config: RunConfig, sampler: str | None, steps: int | None) -> tuple[str, int]:
+    """The sampler and step count to draw with: those given, else the run's own; an unknown sampler exits 2."""
+    from diffdash.diffusion import samplers_for
+
+    sampler = sampler or config.sampler
+    if sampler not in samplers_for(config.model):
+        raise bad("sampler", f"unknown sampler {sampler!r}: choose one of {', '.join(samplers_for(config.model))}")
+    return sampler, steps or config.sample_steps
+
+
 def checked_runs_root(runs_dir: Path | None) -> Path:
     """The runs folder, or exit 2 when it (or a folder above it) is a file."""
     root = runs_root(runs_dir)
@@ -64,6 +84,37 @@ def find_run(runs_dir: Path | None, ref: str) -> RunDir:
             lines.append("candidates: " + ", ".join(exc.candidates))
         lines.append("accepted: a run id, a unique prefix of one, a name, an index from `diffdash runs`, or 'latest'")
         raise click.BadParameter("\n".join(lines), param_hint="RUN") from None
+
+
+def find_runs(runs_dir: Path | None, refs: tuple[str, ...], least: int = 1) -> list[RunDir]:
+    """Resolve every reference (exit 2 on the first bad one); the same run named twice is refused."""
+    if len(refs) < least:
+        raise click.UsageError(f"give at least {least} runs, got {len(refs)}")
+    runs = [find_run(runs_dir, ref) for ref in refs]
+    seen: dict[Path, str] = {}
+    for ref, run in zip(refs, runs, strict=True):
+        if run.path in seen:
+            raise click.BadParameter(f"{ref!r} and {seen[run.path]!r} are the same run ({run.id})", param_hint="RUN")
+        seen[run.path] = ref
+    return runs
+
+
+def parse_epochs(text: str | None) -> list[int] | None:
+    """'1,25,50' -> [1, 25, 50] (sorted, unique), or exit 2 naming the bad entry."""
+    if text is None:
+        return None
+    from diffdash.config import parse_int_list
+
+    try:
+        values = parse_int_list(text, what="epochs")
+    except ConfigError as exc:
+        message = (
+            str(exc)
+            .replace("channel counts like 16,32,32,16", "epochs like 1,25,50")
+            .replace("positive channel count (e.g. 16,32,32,16)", "positive epoch (e.g. 1,25,50)")
+        )
+        raise click.BadParameter(message, param_hint="--epochs") from None
+    return sorted(set(values))
 
 
 def run_error(run: RunDir, message: str) -> click.BadParameter:
@@ -106,3 +157,28 @@ def read_run_checkpoint(run: RunDir, path: Path | None = None, device: str = "cp
         raise run_error(run, f"checkpoint {path.name} is missing") from None
     except (CheckpointError, OSError) as exc:
         raise run_error(run, str(exc)) from None
+
+
+def ensure_classifier(data: Any, data_dir: str | None, console: Any = None) -> Any:
+    """The cached classifier of `data`; one that must be trained first shows a progress bar on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from diffdash.metrics.classifier import get_classifier
+
+    console = console or Console(stderr=True)
+    columns = (TextColumn("classifier"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"))
+    bar = Progress(*columns, TimeRemainingColumn(), console=console, transient=True)
+    task = None
+
+    def progress(done: int, total: int, loss: float) -> None:
+        nonlocal task
+        if task is None:  # started on the first batch, so a classifier read from the cache draws nothing
+            bar.start()
+            task = bar.add_task("", total=total, loss="-")
+        bar.update(task, completed=done, total=total, loss=f"{loss:.3f}")
+
+    try:
+        return get_classifier(data, data_dir, progress=progress, say=lambda m: console.print(f"[yellow]{m}[/]"))
+    finally:
+        bar.stop()

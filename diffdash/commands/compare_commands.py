@@ -8,23 +8,10 @@ from pathlib import Path
 
 import click
 
-from diffdash.commands.common import find_run, has_terminal, image_mode_option, runs_dir_option
+from diffdash.commands.common import find_runs, has_terminal, image_mode_option, runs_dir_option
 from diffdash.commands.tensorboard_option import check_tensorboard, export_tensorboard, tensorboard_option
 
 STEP_COLUMNS = ("run", "epoch", "step", "images", "time", "loss")
-
-
-def find_runs(runs_dir: Path | None, refs: tuple[str, ...], least: int = 1) -> list:
-    """Resolve every reference (exit 2 on the first bad one); the same run named twice is refused."""
-    if len(refs) < least:
-        raise click.UsageError(f"give at least {least} runs, got {len(refs)}")
-    runs = [find_run(runs_dir, ref) for ref in refs]
-    seen: dict[Path, str] = {}
-    for ref, run in zip(refs, runs, strict=True):
-        if run.path in seen:
-            raise click.BadParameter(f"{ref!r} and {seen[run.path]!r} are the same run ({run.id})", param_hint="RUN")
-        seen[run.path] = ref
-    return runs
 
 
 @click.command("diff")

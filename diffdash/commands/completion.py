@@ -13,24 +13,27 @@ from click.shell_completion import CompletionItem
 
 RUN_ARGUMENTS = ("run_ref", "run_refs")
 VALUE_OPTIONS = ("model", "device", "precision", "sampler", "dataset", "norm", "degradation", "blur_schedule",
-                 "preview_weights")  # fmt: skip
+                 "preview_weights", "schedule")  # fmt: skip
 
 
 def option_values() -> dict[str, tuple[str, ...]]:
     """Values of the string options, read from the modules that validate them (cheap: no torch)."""
-    from diffdash.config import BLUR_SCHEDULES, COLD_SAMPLERS, DEVICES, MODELS, PRECISIONS, PREVIEW_WEIGHTS
+    from diffdash.config import BLUR_SCHEDULES, DEVICES, MODELS, PRECISIONS, PREVIEW_WEIGHTS
     from diffdash.degradations import names
+    from diffdash.diffusion.samplers import all_names
+    from diffdash.diffusion.schedules import SCHEDULES
 
     return {
         "model": MODELS,
         "device": DEVICES,
         "precision": PRECISIONS,
-        "sampler": ("ddim", "ancestral", *COLD_SAMPLERS),
+        "sampler": all_names(),
         "dataset": ("mnist", "mnist-small"),
         "norm": ("chw", "hw"),
         "degradation": names(),
         "blur_schedule": BLUR_SCHEDULES,
         "preview_weights": PREVIEW_WEIGHTS,
+        "schedule": tuple(SCHEDULES),
     }
 
 

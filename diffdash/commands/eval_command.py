@@ -11,36 +11,20 @@ from typing import Any
 
 import click
 
-from diffdash.commands.common import bad, find_run, read_run_checkpoint, read_run_config, run_error, runs_dir_option
+from diffdash.commands.common import (
+    bad,
+    check_seed_option,
+    ensure_classifier,
+    find_run,
+    read_run_checkpoint,
+    read_run_config,
+    run_error,
+    run_sampler,
+    runs_dir_option,
+)
 
 BAR_WIDTH = 30
 EVAL_MAX = 50_000  # FID settles long before; sampling more only costs hours
-
-
-def ensure_classifier(data: Any, data_dir: str | None, console: Any = None) -> Any:
-    """The cached classifier of `data`, trained first (with a progress bar on stderr) if missing."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from diffdash.metrics.classifier import cache_path, get_classifier, load_classifier
-
-    console = console or Console(stderr=True)
-    path = cache_path(data.info.get("name", "mnist"), data_dir)
-    if path.is_file():
-        try:
-            clf = load_classifier(path)
-            if clf.info.get("n_train") == len(data.train_images):
-                return clf
-        except (OSError, ValueError, RuntimeError, KeyError):
-            pass
-    columns = (TextColumn("classifier"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"))
-    with Progress(*columns, TimeRemainingColumn(), console=console, transient=True) as bar:
-        task = bar.add_task("", total=None, loss="-")
-
-        def progress(done: int, total: int, loss: float) -> None:
-            bar.update(task, completed=done, total=total, loss=f"{loss:.3f}")
-
-        return get_classifier(data, data_dir, progress=progress, say=lambda m: console.print(f"[yellow]{m}[/]"))
 
 
 def pick_checkpoint(run: Any, epoch: int | None, checkpoint: Path | None) -> Path:
@@ -94,7 +78,7 @@ def print_figures(event: dict[str, Any], reference: float | None, table: dict | 
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A checkpoint file.")
 @click.option("-n", "n", type=int, default=1000, show_default=True, help="How many samples to score.")
 @click.option("--sampler", default=None, help="Sampler (default: the run's preview sampler).")
-@click.option("--steps", type=int, default=None, help="Sampling steps for ddim (default: the run's).")
+@click.option("--steps", type=int, default=None, help="Steps of a strided sampler, e.g. ddim (default: the run's).")
 @click.option("--ema/--no-ema", "ema", default=None, help="Use the EMA weights [default: EMA if the run kept one].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling noise.")
 @click.option("--device", default="auto", show_default=True)
@@ -129,18 +113,9 @@ def eval_command(
         raise bad("steps", f"--steps must be at least 1, got {steps}")
     if epoch is not None and epoch < 1:
         raise bad("epoch", f"--epoch must be at least 1, got {epoch}")
-    from diffdash.config import ConfigError, check_seed
-    from diffdash.diffusion import samplers_for
-
-    try:
-        check_seed(seed)
-    except ConfigError as exc:
-        raise bad("seed", str(exc)) from None
+    check_seed_option(seed)
     config = read_run_config(run)
-    sampler = sampler or config.sampler
-    if sampler not in samplers_for(config.model):
-        raise bad("sampler", f"unknown sampler {sampler!r}: choose one of {', '.join(samplers_for(config.model))}")
-    steps = steps or config.sample_steps
+    sampler, steps = run_sampler(config, sampler, steps)
     path = pick_checkpoint(run, epoch, checkpoint)
     if checkpoint is None:
         read_run_checkpoint(run, path)  # a damaged file: one line naming it, before any work

@@ -6,25 +6,7 @@ from pathlib import Path
 
 import click
 
-from diffdash.commands.common import runs_dir_option
-
-
-def parse_epochs(text: str | None) -> list[int] | None:
-    """'1,25,50' -> [1, 25, 50] (sorted, unique), or exit 2 naming the bad entry."""
-    if text is None:
-        return None
-    from diffdash.config import ConfigError, parse_int_list
-
-    try:
-        values = parse_int_list(text, what="epochs")
-    except ConfigError as exc:
-        message = (
-            str(exc)
-            .replace("channel counts like 16,32,32,16", "epochs like 1,25,50")
-            .replace("positive channel count (e.g. 16,32,32,16)", "positive epoch (e.g. 1,25,50)")
-        )
-        raise click.BadParameter(message, param_hint="--epochs") from None
-    return sorted(set(values))
+from diffdash.commands.common import find_runs, parse_epochs, runs_dir_option
 
 
 @click.command("report")
@@ -53,8 +35,6 @@ def report_command(
     diffdash report 1 2 -o report/ --epochs 1,25,50,75,100
     Needs matplotlib: pip install 'diffdash[report]'.
     """
-    from diffdash.commands.compare_commands import find_runs
-
     chosen = parse_epochs(epochs)
     runs = find_runs(runs_dir, run_refs)
     if output.exists() and not output.is_dir():

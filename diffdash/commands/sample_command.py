@@ -9,11 +9,13 @@ import click
 
 from diffdash.commands.common import (
     bad,
+    check_seed_option,
     find_run,
     image_mode_option,
     read_run_checkpoint,
     read_run_config,
     run_error,
+    run_sampler,
     runs_dir_option,
 )
 from diffdash.commands.grid_display import fresh_path, show_grid
@@ -26,8 +28,8 @@ SAMPLE_BATCH = 250
 @click.argument("run_ref", metavar="RUN")
 @runs_dir_option
 @click.option("-n", "n", type=int, default=16, show_default=True, help="How many samples.")
-@click.option("--sampler", default=None, help="ddim or ancestral (default: the run's preview sampler).")
-@click.option("--steps", type=int, default=None, help="Sampling steps for ddim (default: the run's).")
+@click.option("--sampler", default=None, help="One of the run's samplers, e.g. ddim (default: its preview sampler).")
+@click.option("--steps", type=int, default=None, help="Steps of a strided sampler, e.g. ddim (default: the run's).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option(
@@ -77,21 +79,11 @@ def sample_command(
         )
     if steps is not None and steps < 1:
         raise bad("steps", f"--steps must be at least 1, got {steps}")
-    from diffdash.config import ConfigError, check_seed
-
-    try:
-        check_seed(seed)
-    except ConfigError as exc:
-        raise bad("seed", str(exc)) from None
+    check_seed_option(seed)
     if not run.last_checkpoint.is_file():
         raise click.BadParameter(f"run {run.id} has no checkpoint yet", param_hint="RUN")
-    from diffdash.diffusion import samplers_for
-
     config = read_run_config(run)
-    sampler = sampler or config.sampler
-    if sampler not in samplers_for(config.model):
-        raise bad("sampler", f"unknown sampler {sampler!r}: choose one of {', '.join(samplers_for(config.model))}")
-    steps = steps or config.sample_steps
+    sampler, steps = run_sampler(config, sampler, steps)
     check_cold_options(config, start, prior_t, gen_noise)
     if output is None:
         kind = f"{sampler}-{start}" if config.model == "cold" else sampler
@@ -129,7 +121,9 @@ def sample_command(
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     save_grid(x, output)
-    click.echo(f"wrote {n} samples ({sampler}, {steps if sampler == 'ddim' else config.n_T} steps) to {output}")
+    from diffdash.diffusion.samplers import passes
+
+    click.echo(f"wrote {n} samples ({sampler}, {passes(config.model, sampler, steps, config.n_T)} steps) to {output}")
     if taken is not None:
         click.echo(f"({taken.name} exists: wrote {output.name} beside it; --force overwrites)")
     if show is not False:
@@ -140,7 +134,7 @@ def load_for_sampling(run, config, device: str):
     """The run's network with last.pt's weights, and its process; exit 2 when the checkpoint is unusable."""
     from diffdash.checkpoint import CheckpointError, load_weights_into
     from diffdash.diffusion import build_process
-    from diffdash.engine import build_network
+    from diffdash.models import build_network
 
     ck = read_run_checkpoint(run, device=device)
     net = build_network(config).to(device)
@@ -149,7 +143,21 @@ def load_for_sampling(run, config, device: str):
     except CheckpointError as exc:
         raise run_error(run, str(exc)) from None
     net.eval()
-    return net, build_process(config, device)
+    process = build_process(config, device)
+    if process.needs_data:
+        process.attach_data(*run_digits(run, config, device))
+    return net, process
+
+
+def run_digits(run, config, device: str):
+    """The digits the run trained on (no download: the run's own files), for a process that samples from them."""
+    from diffdash.data import DataError, load_mnist, run_tensors
+
+    try:
+        data = load_mnist(config.dataset, config.data_dir, download=False)
+    except DataError as exc:
+        raise run_error(run, str(exc)) from None
+    return run_tensors(data, config.train_limit, config.val_limit, device)
 
 
 def sample_batches(process, net, n: int, batch: int, *, sampler: str, steps: int, seed: int, start: str, cold: bool):

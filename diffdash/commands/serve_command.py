@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from diffdash.commands.common import find_run, runs_dir_option
+from diffdash.commands.common import find_run, find_runs, runs_dir_option
 
 INSTALL_HINT = "pip install 'diffdash[serve]'"
 BROWSER_IMAGE_MODE = "halfcell"
@@ -82,8 +82,6 @@ def serve_command(
       ssh -L 8000:localhost:8000 trainhost    then open http://localhost:8000
     Sample grids are drawn as half-cell blocks (terminal image protocols do not reach a browser).
     """
-    from diffdash.commands.compare_commands import find_runs
-
     if not public and not is_loopback(host):
         raise click.BadParameter(
             f"{host} is reachable from other machines and the page has no authentication; add --public if "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from diffdash.commands.common import image_mode_option, runs_dir_option
+from diffdash.commands.common import image_mode_option, parse_epochs, runs_dir_option
 from diffdash.store import runs_root
 
 file_argument = click.argument("file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
@@ -106,7 +106,8 @@ def echo_line(message: str) -> None:
 
 def run_plain(runner) -> int:
     """The runner in this thread, with a line for each epoch any run finishes; signals stop it cleanly."""
-    from diffdash.study.progress import StudyProgress, fmt_loss, fmt_seconds, study_eta
+    from diffdash.formats import format_at, format_loss, format_seconds
+    from diffdash.study.progress import StudyProgress, study_eta
 
     progress = StudyProgress(runner.study, runner.root, runner.members)
     seen = {r.member: r.epoch for r in progress.poll()}
@@ -117,10 +118,10 @@ def run_plain(runner) -> int:
             if r.epoch > seen.get(r.member, 0):
                 seen[r.member] = r.epoch
                 fid = f"  FID (MNIST classifier) {r.fid:.2f} @{r.fid_epoch}" if r.fid is not None else ""
-                eta = fmt_seconds(study_eta(rows, runner.parallel))
-                best = f"{fmt_loss(r.best_val)} @{r.best_epoch}"
+                eta = format_seconds(study_eta(rows, runner.parallel), "?")
+                best = format_at(r.best_val, r.best_epoch)
                 echo_line(
-                    f"{r.member}: epoch {r.epoch}/{r.epochs}  val {fmt_loss(r.last_val)}  best {best}{fid}"
+                    f"{r.member}: epoch {r.epoch}/{r.epochs}  val {format_loss(r.last_val)}  best {best}{fid}"
                     f"  study ETA {eta}"
                 )
 
@@ -150,7 +151,8 @@ def status_command(file: Path, runs_dir: Path | None, as_json: bool) -> None:
     diffdash study status studies/coursework.toml
     diffdash study status studies/coursework.toml --json | jq '.runs[].best_val'
     """
-    from diffdash.study.progress import StudyProgress, fmt_seconds, study_eta, table
+    from diffdash.formats import format_seconds
+    from diffdash.study.progress import StudyProgress, study_eta, table
 
     study = load(file)
     root = runs_root(runs_dir)
@@ -166,7 +168,7 @@ def status_command(file: Path, runs_dir: Path | None, as_json: bool) -> None:
     done = sum(r.state == "finished" and r.epoch >= r.epochs for r in rows)
     summary = f"{study.name}: {done}/{len(rows)} finished"
     if live:
-        summary += f", {live} running, ETA {fmt_seconds(eta)} at {live} at a time"
+        summary += f", {live} running, ETA {format_seconds(eta, '?')} at {live} at a time"
     changed = [r for r in rows if r.changed]
     click.echo(summary)
     for r in changed:
@@ -188,7 +190,6 @@ def report_command(file: Path, runs_dir: Path | None, output: Path, epochs: str 
     diffdash study report studies/coursework.toml -o report/
     Needs matplotlib: pip install 'diffdash[report]'.
     """
-    from diffdash.commands.report_command import parse_epochs
     from diffdash.report import MatplotlibMissing, require_matplotlib
 
     study = load(file)

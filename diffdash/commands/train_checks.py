@@ -97,7 +97,7 @@ def prepare_resume(run: RunDir) -> RunConfig:
 
 def check_weights_fit(run: RunDir, config: RunConfig, state: dict[str, Any]) -> None:
     from diffdash.checkpoint import CheckpointError, load_weights_into
-    from diffdash.engine import build_network
+    from diffdash.models import build_network
 
     try:
         load_weights_into(build_network(config), state["model"], run.last_checkpoint)

@@ -20,6 +20,8 @@ def plain_snapshot(run: RunDir) -> str:
     from rich.text import Text
 
     from diffdash.event_text import describe_event
+    from diffdash.formats import format_loss
+    from diffdash.history import History
     from diffdash.run_progress import RunProgress, fmt_duration
 
     try:
@@ -32,11 +34,10 @@ def plain_snapshot(run: RunDir) -> str:
         status = {}
     meter = RunProgress(config)
     events, _ = run.read_events()
-    epochs, notes = [], []
+    history, notes = History(), []
     for e in events:
         meter.apply(e)
-        if e.get("event") == "epoch":
-            epochs.append(e)
+        history.apply(e)
         text = describe_event(e, run.id)
         if text:
             notes.append(Text.from_markup(text).plain)
@@ -57,11 +58,9 @@ def plain_snapshot(run: RunDir) -> str:
         + (f"  {f['images_per_s']:,.0f} img/s" if f["images_per_s"] else "")
         + f"  elapsed {fmt_duration(f['elapsed'])}  ETA {fmt_duration(f['eta'])}",
     ]
-    for e in epochs[-5:]:
-        val = e.get("val_loss")
-        lines.append(
-            f"  epoch {e['epoch']:>3}  train {e.get('train_loss', 0):.5f}  val {'-' if val is None else f'{val:.5f}'}"
-        )
+    for e in history.epochs[-5:]:
+        train, val = format_loss(e.get("train_loss", 0)), format_loss(e.get("val_loss"))
+        lines.append(f"  epoch {e.get('epoch', 0):>3}  train {train}  val {val}")
     grids = run.samples()
     if grids:
         lines.append(f"newest grid: {grids[-1][1]}")

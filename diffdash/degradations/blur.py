@@ -13,11 +13,9 @@ import math
 import torch
 import torch.nn.functional as F
 
-from diffdash.data import DATA_LOW
 from diffdash.degradations.base import Degradation
-
-SCHEDULES = ("constant", "growing", "linear", "even")
-PADDINGS = ("circular", "reflect", "zero")
+from diffdash.degradations.options import BLUR_SCHEDULES, PADDINGS
+from diffdash.digits import DATA_LOW
 
 
 def step_sigmas(std: float, n_T: int, schedule: str, kernel_size: int = 11) -> list[float]:
@@ -34,7 +32,7 @@ def step_sigmas(std: float, n_T: int, schedule: str, kernel_size: int = 11) -> l
         return [std * i for i in range(1, n_T + 1)]
     if schedule == "linear":
         return [std * math.sqrt(2 * i - 1) for i in range(1, n_T + 1)]
-    raise ValueError(f"unknown blur schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
+    raise ValueError(f"unknown blur schedule {schedule!r}: choose one of {', '.join(BLUR_SCHEDULES)}")
 
 
 def gaussian_kernel(size: int, sigma: float) -> torch.Tensor:

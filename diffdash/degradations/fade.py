@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from diffdash.data import DATA_LOW
 from diffdash.degradations.base import Degradation
+from diffdash.degradations.options import FADE_TARGETS
+from diffdash.digits import DATA_LOW
 
-TARGETS = ("black", "mean")
 MNIST_MEAN = 0.1307  # mean pixel of the MNIST training set on a 0..1 scale
 
 
@@ -16,8 +16,8 @@ class Fade(Degradation):
 
     def __init__(self, n_T: int, *, to: str = "black", device: str | torch.device = "cpu"):
         super().__init__(n_T, device)
-        if to not in TARGETS:
-            raise ValueError(f"unknown fade target {to!r}: choose one of {', '.join(TARGETS)}")
+        if to not in FADE_TARGETS:
+            raise ValueError(f"unknown fade target {to!r}: choose one of {', '.join(FADE_TARGETS)}")
         self.to = to
         self.value = DATA_LOW if to == "black" else DATA_LOW + MNIST_MEAN
 

@@ -34,11 +34,12 @@ SIGMA_MIN, SIGMA_MAX = 1e-3, 100.0  # σ 100 on a ≤ 27-pixel kernel is a box f
 
 
 def bundled_digits(n: int) -> torch.Tensor:
-    """The first n training digits of the bundled subset, (n, 1, 28, 28) in the data range."""
-    from diffdash.data import load_mnist, to_tensor
+    """The first n training digits of the bundled subset, (n, 1, 28, 28) in the data range: a fixed reference,
+    whatever data a run trains on."""
+    from diffdash.digits import BUNDLED_DIR, to_tensor
+    from diffdash.idx import read_idx
 
-    data = load_mnist("mnist-small", None, download=False)
-    return to_tensor(data.train_images[:n])
+    return to_tensor(read_idx(BUNDLED_DIR / "train-images-idx3-ubyte.gz")[:n])
 
 
 def shape_spread(x: torch.Tensor) -> float:

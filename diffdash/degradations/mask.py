@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import torch
 
-from diffdash.data import DATA_LOW
 from diffdash.degradations.base import Degradation
-
-PLACES = ("centre", "random")
+from diffdash.degradations.options import MASK_PLACES
+from diffdash.digits import DATA_LOW
 
 
 class Mask(Degradation):
@@ -28,8 +27,8 @@ class Mask(Degradation):
         image_size: int = 28,
     ):
         super().__init__(n_T, device)
-        if place not in PLACES:
-            raise ValueError(f"unknown mask place {place!r}: choose one of {', '.join(PLACES)}")
+        if place not in MASK_PLACES:
+            raise ValueError(f"unknown mask place {place!r}: choose one of {', '.join(MASK_PLACES)}")
         self.mask_std, self.place, self.size = float(mask_std), place, image_size
 
     def centres(self, n: int) -> torch.Tensor:

@@ -13,7 +13,7 @@ def build_process(config: RunConfig, device: str) -> Process:
     if config.model == "ddpm":
         from diffdash.diffusion.ddpm import DDPM
 
-        return DDPM(betas=(config.betas[0], config.betas[1]), n_T=config.n_T, device=device)
+        return DDPM(betas=(config.betas[0], config.betas[1]), n_T=config.n_T, device=device, schedule=config.schedule)
     if config.model == "cold":
         from diffdash.diffusion.cold import ColdDiffusion
 
@@ -22,4 +22,7 @@ def build_process(config: RunConfig, device: str) -> Process:
 
 
 def samplers_for(model: str) -> tuple[str, ...]:
-    return {"ddpm": ("ancestral", "ddim"), "cold": ("direct", "alg1", "alg2")}.get(model, ())
+    """The sampler names of a model, from the one registry (diffusion/samplers); torch-free."""
+    from diffdash.diffusion.samplers import names
+
+    return names(model)

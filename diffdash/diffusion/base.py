@@ -1,13 +1,15 @@
 """What the engine needs from a diffusion process: a training loss and samplers over one network.
 
-A process owns its schedule (or degradation) and nothing else; the network is passed in. Adding a
-process means adding a module and registering it in `diffdash.diffusion.build_process`.
+A process owns its schedule (or degradation) and nothing else; the network is passed in, and the data
+it may need (held-out digits to reconstruct, training digits to fit a prior) is handed to it with
+`attach_data`. The hooks below are no-ops here, so callers call them on every process instead of
+probing which ones exist. Adding a process means adding a module and registering it in
+`diffdash.diffusion.build_process`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 import torch
 from torch import nn
@@ -19,12 +21,16 @@ class SamplingStopped(Exception):
     """Raised inside a sampling loop when the caller asked to stop."""
 
 
-class Process(Protocol):
-    name: str
-    samplers: tuple[str, ...]
-    default_sampler: str
+class Process:
+    name = "base"
+    needs_data = False  # whether sampling reads the digits handed over by attach_data (`sample` loads them)
 
-    def loss(self, net: nn.Module, x0: torch.Tensor, generator: torch.Generator) -> torch.Tensor: ...
+    def loss(
+        self, net: nn.Module, x0: torch.Tensor, generator: torch.Generator, rows: slice | None = None
+    ) -> torch.Tensor:
+        """The mean training loss of batch `x0`. `rows`: one data-parallel worker's share of a global batch;
+        the random draws are still made for every row (so all workers draw alike), the network runs on `rows`."""
+        raise NotImplementedError
 
     def sample(
         self,
@@ -35,15 +41,27 @@ class Process(Protocol):
         steps: int | None,
         seed: int,
         should_stop: StopCheck | None = None,
-    ) -> torch.Tensor: ...
+    ) -> torch.Tensor:
+        raise NotImplementedError
 
+    def attach_data(self, train_x: torch.Tensor, val_x: torch.Tensor) -> None:
+        """The run's training and held-out digits, (N, 1, 28, 28) in the data range, limits applied."""
 
-# Optional hooks a process may define (the engine calls them when present):
-#   attach_data(train_x, val_x)                    held-out digits, e.g. for reconstructions
-#   preview_variants(net, n, seed, should_stop)    -> {variant: images}: extra grids beside each preview,
-#                                                     written to samples/<variant>/epoch_XXXX.png
-#   forward_strip(x0)                              -> images (k, 1, 28, 28): one digit along t, for
-#                                                     samples/forward.png, written once at the start
+    def preview_variants(
+        self, net: nn.Module, n: int, seed: int, should_stop: StopCheck | None = None
+    ) -> dict[str, torch.Tensor]:
+        """{variant: images}: extra grids beside each preview, written to samples/<variant>/epoch_XXXX.png."""
+        return {}
+
+    def forward_strip(self, x0: torch.Tensor) -> torch.Tensor | None:
+        """One digit along t, (k, 1, 28, 28), for samples/forward.png (written once at the start), or None."""
+        return None
+
+    def reconstruction_sets(
+        self, net: nn.Module, x0: torch.Tensor, *, sampler: str, steps: int | None, seed: int
+    ) -> dict[str, torch.Tensor] | None:
+        """Bansal et al.'s rows {"degraded", "direct", "sampled"} for a process that restores x0, else None."""
+        return None
 
 
 def check_stop(should_stop: StopCheck | None) -> None:

@@ -1,10 +1,7 @@
 """Cold diffusion (Bansal et al. 2022): restore a deterministic degradation D(x0, t) instead of noise.
 
-The network R(x_t, t / n_T) predicts x0. Three samplers walk from a start x_s down to t = 0:
-  direct  one step: x̂0 = R(x_s, s)
-  alg1    x_{s'} = D(R(x_s, s), s')                       (Bansal's Algorithm 1)
-  alg2    x_{s'} = x_s - D(x̂0, s) + D(x̂0, s')            (Algorithm 2, robust to an imperfect R)
-with s' the next step (every step, or a strided subset when fewer steps are asked for).
+The network R(x_t, t / n_T) predicts x0; the samplers (direct, Bansal's Algorithms 1 and 2) walk from a
+start x_s down to t = 0 and live in diffusion/samplers/cold_restore.py.
 Two starts: 'reconstruct' degrades held-out digits to n_T (what the coursework did) and 'generate'
 draws x_{t*} from a prior fitted to degraded training digits (diffusion/cold_prior.py), so no real
 digit is involved; optional small noise at each step (Rissanen et al. 2022) breaks ties further.
@@ -18,15 +15,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from diffdash.data import DATA_HIGH, DATA_LOW
 from diffdash.degradations import build_degradation
-from diffdash.diffusion.base import StopCheck, check_stop
+from diffdash.diffusion.base import Process, StopCheck, check_stop
 from diffdash.diffusion.cold_prior import FIT_IMAGES, PRIOR_SEED, GaussianMixturePrior
+from diffdash.diffusion.samplers import DEFAULT_SAMPLER, names, sampler_class
+from diffdash.digits import DATA_HIGH, DATA_LOW
 
 if TYPE_CHECKING:
     from diffdash.config import RunConfig
 
-SAMPLERS = ("direct", "alg1", "alg2")
 STARTS = ("generate", "reconstruct")
 STRIP_FRAMES = 11
 PRIOR_KEEP = 0.05
@@ -51,11 +48,10 @@ def auto_prior_t(degradation, images: torch.Tensor, keep: float = PRIOR_KEEP) ->
     return lo
 
 
-class ColdDiffusion:
+class ColdDiffusion(Process):
     name = "cold"
-    samplers = SAMPLERS
-    default_sampler = "alg2"
-    starts = STARTS
+    samplers = names("cold")
+    needs_data = True
 
     def __init__(self, config: RunConfig, device: str | torch.device = "cpu"):
         self.config = config
@@ -74,27 +70,22 @@ class ColdDiffusion:
     def attach_data(self, train_x: torch.Tensor, val_x: torch.Tensor) -> None:
         self.train_x, self.val_x = train_x, val_x
 
-    def _load_data(self) -> None:
-        """Outside training (`diffdash sample`), read the run's own data set: no download, same limits."""
-        from diffdash.data import load_mnist, to_tensor
-
-        cfg = self.config
-        data = load_mnist(cfg.dataset, cfg.data_dir, download=False)
-        train = data.train_images[: cfg.train_limit] if cfg.train_limit else data.train_images
-        test = data.test_images[: cfg.val_limit] if cfg.val_limit else data.test_images
-        self.attach_data(to_tensor(train, str(self.device)), to_tensor(test, str(self.device)))
+    def _digits(self, which: str) -> torch.Tensor:
+        x = self.train_x if which == "train" else self.val_x
+        if x is None:
+            raise RuntimeError("cold diffusion samples from the run's digits: hand them over with attach_data first")
+        return x
 
     def prior(self) -> GaussianMixturePrior:
         """Fitted once per t*, deterministically, from up to 10,000 training digits degraded to t*."""
         if self._prior is None or self._prior_t != self.prior_t:
-            if self.train_x is None:
-                self._load_data()
+            train_x = self._digits("train")
             g = torch.Generator().manual_seed(PRIOR_SEED)
-            idx = torch.randperm(len(self.train_x), generator=g)[:FIT_IMAGES].to(self.train_x.device)
+            idx = torch.randperm(len(train_x), generator=g)[:FIT_IMAGES].to(train_x.device)
             if self.prior_t is None:
-                self.prior_t = auto_prior_t(self.degradation, self.train_x[idx])
+                self.prior_t = auto_prior_t(self.degradation, train_x[idx])
             chunks = []
-            for part in self.train_x[idx].split(1000):
+            for part in train_x[idx].split(1000):
                 params = self.degradation.generation_params(len(part))
                 chunks.append(self.degradation(part.float(), self.prior_t, params).cpu())
             self._prior = GaussianMixturePrior(torch.cat(chunks), components=self.config.prior_components)
@@ -102,10 +93,14 @@ class ColdDiffusion:
         return self._prior
 
     # ------------------------------------------------------------------ training
-    def loss(self, net: nn.Module, x0: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def loss(
+        self, net: nn.Module, x0: torch.Tensor, generator: torch.Generator, rows: slice | None = None
+    ) -> torch.Tensor:
         n = x0.shape[0]
         t = torch.randint(1, self.n_T + 1, (n,), device=x0.device, generator=generator)
         params = self.degradation.draw_params(n, generator)
+        if rows is not None:
+            x0, t, params = x0[rows], t[rows], params[rows] if params is not None else None
         x_t = self.degradation(x0, t, params)
         pred = net(x_t, t / self.n_T).float()
         if self.loss_kind == "l2":
@@ -120,13 +115,12 @@ class ColdDiffusion:
             prior = self.prior()
             return prior.sample(n, seed, self.device), int(self.prior_t), params
         if start == "reconstruct":
-            if self.val_x is None:
-                self._load_data()
+            val_x = self._digits("val")
             g = torch.Generator().manual_seed(seed)
-            idx = torch.randperm(len(self.val_x), generator=g)[:n]
+            idx = torch.randperm(len(val_x), generator=g)[:n]
             while len(idx) < n:  # fewer held-out digits than asked for: reuse them
                 idx = torch.cat([idx, idx])[:n]
-            x0 = self.val_x[idx.to(self.val_x.device)].float().to(self.device)
+            x0 = val_x[idx.to(val_x.device)].float().to(self.device)
             params = self.degradation.draw_params(n, torch.Generator(device=self.device).manual_seed(seed + 1))
             return self.degradation(x0, self.n_T, params), self.n_T, params
         raise ValueError(f"unknown start {start!r}: choose one of {', '.join(STARTS)}")
@@ -153,20 +147,17 @@ class ColdDiffusion:
         should_stop: StopCheck | None = None,
         trajectory: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        if sampler not in SAMPLERS:
-            raise ValueError(f"unknown sampler {sampler!r} for cold: choose one of {', '.join(SAMPLERS)}")
+        """x_s restored down to t = 0 by the named sampler (its steps in diffusion/samplers/cold_restore.py), with
+        `noise` σ added after every step but the last; `trajectory` collects the state after each step."""
+        walker = sampler_class(self.name, sampler)(self, steps, seed, start=s, params=params)
         ones = torch.ones(x.shape[0], device=x.device)
         g = torch.Generator().manual_seed(seed + 1)
-        ts = self.timesteps(s, 1 if sampler == "direct" else steps)
         x = x.float()
-        for cur, nxt in zip(ts[:-1], ts[1:], strict=True):
+        for cur in walker.timesteps:
             check_stop(should_stop)
             x0_hat = net(x, (cur / self.n_T) * ones).float().clamp(DATA_LOW, DATA_HIGH)
-            if sampler == "alg2":
-                x = x - self.degradation(x0_hat, cur, params) + self.degradation(x0_hat, nxt, params)
-            else:  # direct (one step to 0) and alg1; D(x, 0) = x
-                x = self.degradation(x0_hat, nxt, params)
-            if noise > 0 and nxt > 0:
+            x = walker.step(x0_hat, cur, x)
+            if noise > 0 and walker.next[cur] > 0:
                 x = x + noise * torch.randn(x.shape, generator=g).to(x.device)
             if trajectory is not None:
                 trajectory.append(x)
@@ -178,7 +169,7 @@ class ColdDiffusion:
         net: nn.Module,
         n: int,
         *,
-        sampler: str = "alg2",
+        sampler: str = DEFAULT_SAMPLER["cold"],
         steps: int | None = None,
         seed: int = 0,
         should_stop: StopCheck | None = None,
@@ -201,11 +192,23 @@ class ColdDiffusion:
                 net, n, sampler=sampler, steps=steps, seed=seed, should_stop=should_stop, start="reconstruct"
             )
         }
-        for other in SAMPLERS:
+        for other in self.samplers:
             if other != sampler:
                 out[other] = self.sample(net, n, sampler=other, steps=steps, seed=seed, should_stop=should_stop)
         out["trajectory"] = self.reverse_strip(net, seed=seed)
         return out
+
+    @torch.no_grad()
+    def reconstruction_sets(
+        self, net: nn.Module, x0: torch.Tensor, *, sampler: str, steps: int | None, seed: int
+    ) -> dict[str, torch.Tensor]:
+        """x0 degraded fully to x_T, restored in one step ("direct") and by `sampler` ("sampled")."""
+        g = torch.Generator(device=x0.device).manual_seed(seed + 1)
+        params = self.degradation.draw_params(len(x0), g)
+        degraded = self.degradation(x0, self.n_T, params)
+        direct = self.restore(net, degraded, self.n_T, sampler="direct", params=params, seed=seed)
+        sampled = self.restore(net, degraded, self.n_T, sampler=sampler, steps=steps, params=params, seed=seed)
+        return {"degraded": degraded, "direct": direct, "sampled": sampled}
 
     def forward_strip(self, x0: torch.Tensor) -> torch.Tensor:
         """One digit at t = 0 .. n_T (11 evenly spaced frames, or every step when n_T <= 10)."""

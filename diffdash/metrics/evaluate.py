@@ -1,8 +1,7 @@
 """Score a set of samples (FID in the classifier's feature space, digit histogram, confidence) and
 draw the samples to score from a network: shared by `diffdash eval` and by `--eval-every` in training.
 
-The eval event written to metrics.jsonl follows the schema agreed in the notes:
-{"event": "eval", epoch, step, images, time, fid, fid_kind, histogram, confidence, n, sampler, steps, weights}.
+The eval event written to metrics.jsonl is `diffdash.events.EvalEvent` (its fields and their types).
 """
 
 from __future__ import annotations

@@ -28,7 +28,3 @@ def histogram_entropy(histogram: list[int]) -> float:
     if total == 0:
         return 0.0
     return -sum(c / total * math.log2(c / total) for c in histogram if c)
-
-
-def format_histogram(histogram: list[int]) -> str:
-    return "  ".join(f"{d}:{c}" for d, c in enumerate(histogram))

@@ -1,6 +1,6 @@
 """`--eval-every K`: the engine's hook that scores samples every K epochs and returns an eval event.
 
-Kept out of engine.py so the engine only decides *when*; this decides *how*. The classifier is loaded
+Kept out of the training package so the loop only decides *when*; this decides *how*. The classifier is loaded
 (or trained, once, and cached) on first use. Samples are drawn in fp32 from `sample_seed`, so
 `diffdash eval RUN --epoch N -n <eval_n> --seed <sample_seed>` reproduces a training-time figure.
 """
@@ -19,10 +19,10 @@ from diffdash.metrics.evaluate import Timer, auto_eval_n, eval_event, generate, 
 
 
 def sampling_passes(config: RunConfig, sampler: str, steps: int | None) -> int:
-    """Network passes per sample: the DDIM step count, else the full chain."""
-    if sampler == "ddim" and steps:
-        return min(steps, config.n_T)
-    return config.n_T
+    """Network passes per sample: a strided sampler's step count, else the full chain."""
+    from diffdash.diffusion.samplers import passes
+
+    return passes(config.model, sampler, steps, config.n_T)
 
 
 def resolve_eval_n(config: RunConfig, n_train: int) -> int:

@@ -1,8 +1,8 @@
 """Evaluate a run's checkpoint: load its raw or EMA weights, draw n samples, score them, build the event.
 
-Used by `diffdash eval`; no printing here. A process may offer reconstructions (cold diffusion) through
-an optional hook, `reconstruction_sets(net, x0, *, seed) -> {"degraded": ..., "direct": ..., "sampled": ...}`;
-when it does, RMSE and SSIM against the originals are added to the event as "recon".
+Used by `diffdash eval`; no printing here. When the process restores digits (cold diffusion), its
+`reconstruction_sets` gives Bansal et al.'s rows and RMSE and SSIM against the originals are added to
+the event as "recon".
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import torch
 
 from diffdash.checkpoint import load_checkpoint, load_weights_into
 from diffdash.config import RunConfig
-from diffdash.data import load_mnist, to_tensor
+from diffdash.data import load_mnist, run_tensors, to_tensor
 from diffdash.diffusion import build_process
-from diffdash.engine import build_network
 from diffdash.metrics.evaluate import Timer, eval_event, generate, real_reference_fid, score
 from diffdash.metrics.recon import reconstruction_table
+from diffdash.models import build_network
 from diffdash.store import RunDir
 
 RECON_N = 500
@@ -48,29 +48,6 @@ def load_weights(config: RunConfig, path: Path, ema: bool | None, device: str) -
     return net, "ema" if use_ema else "raw", ck
 
 
-@torch.no_grad()
-def reconstruction_sets(
-    process: Any, net: torch.nn.Module, x0: torch.Tensor, *, sampler: str, steps: int | None, seed: int
-) -> dict[str, torch.Tensor] | None:
-    """Bansal et al.'s rows for a process that degrades and restores (cold diffusion), else None.
-
-    Uses the process's `reconstruction_sets(net, x0, seed=...)` hook when it has one; otherwise its
-    `degradation` and `restore(net, x, s, sampler=, steps=, params=)`: x0 degraded fully to x_T, restored
-    in one step ("direct") and by the run's sampler ("sampled").
-    """
-    if hasattr(process, "reconstruction_sets"):
-        return process.reconstruction_sets(net, x0, seed=seed)
-    degradation, restore = getattr(process, "degradation", None), getattr(process, "restore", None)
-    if degradation is None or restore is None or not hasattr(degradation, "draw_params"):
-        return None
-    g = torch.Generator(device=x0.device).manual_seed(seed + 1)
-    params = degradation.draw_params(len(x0), g)
-    degraded = degradation(x0, process.n_T, params)
-    direct = restore(net, degraded, process.n_T, sampler="direct", params=params, seed=seed)
-    sampled = restore(net, degraded, process.n_T, sampler=sampler, steps=steps, params=params, seed=seed)
-    return {"degraded": degraded, "direct": direct, "sampled": sampled}
-
-
 def evaluate_run(
     run: RunDir,
     config: RunConfig,
@@ -94,12 +71,14 @@ def evaluate_run(
     data_dir = data_dir or config.data_dir
     data = load_mnist(config.dataset, data_dir, download=False, say=say)
     clf = prepare(data, data_dir) if prepare is not None else get_classifier(data, data_dir, say=say)
-    process = build_process(config, device)  # a process needing data (cold) reads the run's own
+    process = build_process(config, device)
+    if process.needs_data:
+        process.attach_data(*run_tensors(data, config.train_limit, config.val_limit, device))
     with Timer() as t:
         x = generate(process, net, n, sampler=sampler, steps=steps, seed=seed)
         quality = score(clf, x)
     originals = to_tensor(data.test_images[: min(n, RECON_N)], device)
-    sets = reconstruction_sets(process, net, originals, sampler=sampler, steps=steps, seed=seed)
+    sets = process.reconstruction_sets(net, originals, sampler=sampler, steps=steps, seed=seed)
     table = None
     if sets is not None:
         table = reconstruction_table(originals.cpu(), {k: v.detach().float().cpu() for k, v in sets.items()})

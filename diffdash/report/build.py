@@ -20,6 +20,7 @@ from diffdash.comparison import (
     run_label,
     summary_row,
 )
+from diffdash.formats import format_at, format_loss
 from diffdash.history import read_history
 from diffdash.report import figures
 from diffdash.store import RunDir
@@ -140,10 +141,6 @@ def _write_csv(runs: list[figures.ReportRun], path: Path) -> None:
     path.write_text(rows_to_csv(rows, EPOCH_COLUMNS), encoding="utf-8")
 
 
-def _fmt(v, spec: str = ".5f") -> str:
-    return "-" if v is None else format(v, spec)
-
-
 def _index_md(runs, loss_files, overlay, grid_files, fid, strips=()) -> str:
     from diffdash.comparison import config_diff
 
@@ -154,12 +151,12 @@ def _index_md(runs, loss_files, overlay, grid_files, fid, strips=()) -> str:
     ]
     for r in runs:
         s = summary_row(r.run, r.history, read_status_safe(r.run))
-        best = f"{_fmt(s['best_val'])} @ {s['best_epoch']}" if s["best_val"] is not None else "-"
-        fid_text = f"{s['fid']:.2f} @ {s['fid_epoch']}" if s["fid"] is not None else "-"
+        best = format_at(s["best_val"], s["best_epoch"], at=" @ ")
+        fid_text = format_at(s["fid"], s["fid_epoch"], digits=2, at=" @ ")
         lines.append(
             f"| {r.label} | `{r.run.id}` | {s['status']} | {s['epochs']}/{s['epochs_total'] or '?'} | {best} "
-            f"| {_fmt(s['final_val'])} | {_fmt(s['seconds_per_epoch'], '.1f')} "
-            f"| {_fmt(s['images_per_s'], '.0f')} | {fid_text} |"
+            f"| {format_loss(s['final_val'])} | {format_loss(s['seconds_per_epoch'], 1)} "
+            f"| {format_loss(s['images_per_s'], 0)} | {fid_text} |"
         )
     diff = config_diff([r.config for r in runs]) if len(runs) > 1 else []
     if diff:

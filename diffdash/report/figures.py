@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from diffdash.comparison import X_LABELS, debiased_ema, epoch_x, sample_at, train_curve, val_curve
+from diffdash.comparison import debiased_ema, sample_at, train_curve, val_curve
+from diffdash.formats import AXIS_LABELS
 from diffdash.history import History
 from diffdash.report import require_matplotlib
 from diffdash.store import RunDir
@@ -61,9 +62,9 @@ def loss_figure(r: ReportRun, path: Path) -> Path:
         mx, my = _finite(steps.x, debiased_ema(steps.y, 0.9))
         ax.plot(mx, my, color=r.colour, alpha=0.6, linewidth=1.0, label="train (smoothed, EMA 0.9)")
         all_y += sy
-    ex, ey = _finite([float(e) for e in h.epoch], h.train_loss)
+    ex, ey = _finite(h.epoch_x()["epoch"], h.train_loss)
     ax.plot(ex, ey, "o-", color=r.colour, linewidth=2, markersize=4, label="train (epoch mean)")
-    vx, vy = _finite([float(e) for e in h.epoch], h.val_loss)
+    vx, vy = _finite(h.epoch_x()["epoch"], h.val_loss)
     ax.plot(vx, vy, "s--", color="black", linewidth=2, markersize=4, label="validation")
     all_y += ey + vy
     _log_if_positive(ax, all_y)
@@ -82,17 +83,16 @@ def overlay_figure(runs: list[ReportRun], path: Path) -> Path:
     all_y: list[float] = []
     for ax, axis in zip(axes, ("epoch", "images"), strict=True):
         for r in runs:
-            x = epoch_x(r.history, axis)
-            tx, ty = _finite(x, r.history.train_loss)
-            vx, vy = val_curve(r.history, axis).x, val_curve(r.history, axis).y
-            vx, vy = _finite(vx, vy)
+            tx, ty = _finite(r.history.epoch_x()[axis], r.history.train_loss)
+            val = val_curve(r.history, axis)
+            vx, vy = _finite(val.x, val.y)
             marker = "o" if len(tx) <= 30 else None  # a few epochs read better as points joined
             ax.plot(tx, ty, "-", color=r.colour, linewidth=2, marker=marker, markersize=4, label=f"{r.label} train")
             ax.plot(
                 vx, vy, "--", color=r.colour, linewidth=2, marker=marker, markersize=4, label=f"{r.label} validation"
             )
             all_y += ty + vy
-        ax.set_xlabel(X_LABELS[axis])
+        ax.set_xlabel(AXIS_LABELS[axis])
         ax.set_ylabel("loss")
         ax.grid(True, alpha=0.3)
     for ax in axes:
@@ -130,7 +130,7 @@ def grids_figure(runs: list[ReportRun], epoch: int, path: Path, warn: Callable[[
     n = len(runs)
     fig, axes = plt.subplots(1, n, figsize=(GRID_PANEL * n, GRID_PANEL + 0.6), dpi=DPI, squeeze=False)
     for ax, r in zip(axes[0], runs, strict=True):
-        found = sample_at(r.run, epoch)
+        found = sample_at(r.run.samples(), epoch)
         ax.set_xticks([])
         ax.set_yticks([])
         if found is None:

@@ -9,9 +9,10 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from diffdash.formats import format_at, format_loss, format_seconds
 from diffdash.history import History, read_history
 from diffdash.store import RunDir
-from diffdash.study.progress import Row, StudyProgress, fmt_loss, fmt_seconds
+from diffdash.study.progress import Row, StudyProgress
 from diffdash.study.spec import Member, Study
 
 # options whose change changes what the validation loss measures: values on either side are not comparable
@@ -69,14 +70,14 @@ def table_markdown(findings: list[Finding]) -> str:
     lines = [TABLE_HEAD, "|---" * 9 + "|"]
     for f in findings:
         r = f.row
-        best = f"{fmt_loss(r.best_val)} @ {r.best_epoch}" if r.best_val is not None else "-"
+        best = format_at(r.best_val, r.best_epoch, at=" @ ")
         fid = f"{r.fid:.2f} @ {r.fid_epoch} (n={f.fid_n})" if r.fid is not None else "-"
         digits = f"{r.digits}/10" if r.digits is not None else "-"
         conf = f"{f.confidence:.3f}" if isinstance(f.confidence, (int, float)) else "-"
         epochs = f"{r.epoch}/{r.epochs}" + ("" if r.state == "finished" else f" ({r.state})")
         lines.append(
-            f"| {f.name} | {setting(f.member)} | {epochs} | {best} | {fmt_loss(r.last_val)} | {fid} "
-            f"| {digits} | {conf} | {fmt_seconds(r.seconds)} |"
+            f"| {f.name} | {setting(f.member)} | {epochs} | {best} | {format_loss(r.last_val)} | {fid} "
+            f"| {digits} | {conf} | {format_seconds(r.seconds, '?')} |"
         )
     return "\n".join(lines)
 

@@ -16,7 +16,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from diffdash.fsutil import atomic_write_json, read_json
 from diffdash.store import RunDir, pid_alive, trash_dir
@@ -27,7 +27,7 @@ TAG_FILE = "study.json"
 # options that may differ between the file and a run folder without making the run "changed": more epochs
 # extend a run; where the data or the device is, and how many threads, do not change what is trained
 NOT_CHANGES = ("epochs", "data_dir", "device", "threads", "name", "study")
-ACTIONS = ("start", "resume", "skip", "wait", "restart", "refuse")
+Action = Literal["start", "resume", "skip", "wait", "restart", "refuse"]
 
 
 @dataclass
@@ -35,7 +35,7 @@ class MemberState:
     member: Member
     run: RunDir
     state: str  # pending, starting, running, finished, stopped, crashed, failed, foreign
-    action: str  # one of ACTIONS
+    action: Action
     epoch: int = 0
     changed: list[str] = field(default_factory=list)  # "key: folder -> file" for each changed option
     why: str = ""
@@ -84,7 +84,7 @@ def run_study_name(path: Path) -> str | None:
 
 def expected_config(member: Member) -> dict[str, Any]:
     """The config `diffdash new` would record for this member now (as RunConfig.to_dict gives it)."""
-    from diffdash.commands.train_commands import build_config
+    from diffdash.commands.new_options import build_config
     from diffdash.config import RunConfig
 
     fields = set(RunConfig.__dataclass_fields__)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diffdash.formats import format_at, format_loss, format_seconds
 from diffdash.history import Follower
 from diffdash.store import RunDir
 from diffdash.study.members import MemberState, inspect
@@ -152,27 +153,13 @@ def sparkline(values: list[float], width: int = 16) -> str:
     return "".join(SPARK[min(len(SPARK) - 1, int((v - lo) / (hi - lo) * len(SPARK)))] for v in vals)
 
 
-def fmt_seconds(s: float | None) -> str:
-    if s is None:
-        return "?"
-    s = int(round(s))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
-
-
-def fmt_loss(v: float | None) -> str:
-    return "-" if v is None else f"{v:.5f}"
-
-
 def row_cells(r: Row) -> list[str]:
     """The plain-table cells of one row (study status and the progress lines)."""
-    best = f"{fmt_loss(r.best_val)} @{r.best_epoch}" if r.best_val is not None else "-"
+    best = format_at(r.best_val, r.best_epoch)
     fid = f"{r.fid:.2f} @{r.fid_epoch}" if r.fid is not None else "-"
     state = "changed" if r.changed else r.state
-    return [r.member, state, f"{r.epoch}/{r.epochs}", fmt_loss(r.last_val), best, fid, fmt_seconds(r.seconds)]
+    seconds = format_seconds(r.seconds, "?")
+    return [r.member, state, f"{r.epoch}/{r.epochs}", format_loss(r.last_val), best, fid, seconds]
 
 
 HEADERS = ["run", "state", "epochs", "last val", "best val @ep", "FID (MNIST clf)", "time"]

@@ -264,7 +264,8 @@ def resolve(member: Member) -> dict[str, Any]:
     """Parse the member's arguments with `new`'s options and validate them as `new` does."""
     import click
 
-    from diffdash.commands.train_commands import build_config, new_command
+    from diffdash.commands.new_options import build_config
+    from diffdash.commands.train_commands import new_command
     from diffdash.config import RunConfig
 
     def where(param: str | None) -> str:

@@ -4,7 +4,8 @@ Curves tab: every run's train (each step) and validation loss overlaid in the ru
 table and the config differences, in one column that scrolls when the terminal is short. Samples tab: the
 runs' preview grids side by side at one epoch, one scrubber (← / →) moving all of them. The chart keys are
 the dashboard's (ChartApp); `h` hides/shows runs, `/` filters them by name or tag. Runs are polled once a
-second; only what changed is redrawn.
+second and redrawn when they changed; what a person switches (the scrubbed epoch, the hidden runs, the
+filter and its box) are reactives whose watchers redraw what depends on them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
@@ -34,12 +37,17 @@ class FilterInput(Input):
 
     BINDINGS = [Binding("escape", "clear_filter", "clear", show=False)]
 
+    class Cleared(Message):
+        """escape: the filter is emptied and the box closes."""
+
     def action_clear_filter(self) -> None:
         self.value = ""
-        self.app.close_filter()
+        self.post_message(self.Cleared())
 
 
 class CompareApp(ChartApp):
+    """Several runs side by side; the chart keys are ChartApp's, the run and grid keys are declared here."""
+
     CSS_PATH = "compare.tcss"
     TITLE = "diffdash compare"
     AUTO_FOCUS = "#curves-body"  # ↑/↓ scroll the curves, tables and diff when the terminal is short
@@ -55,6 +63,11 @@ class CompareApp(ChartApp):
         Binding("2", "tab('samples')", "samples", show=False),
     ]
 
+    epoch: reactive[int | None] = reactive(None, init=False)  # the scrubber; None until some run has a grid
+    hidden_runs: reactive[frozenset[int]] = reactive(frozenset(), init=False)  # `h`: run indices hidden by hand
+    query_text: reactive[str] = reactive("", init=False)  # `/`: words a shown run's name or tags must match
+    filtering: reactive[bool] = reactive(False, init=False)  # the filter box is open and has the keys
+
     def __init__(
         self,
         runs: list[RunDir],
@@ -68,9 +81,7 @@ class CompareApp(ChartApp):
         self.runs = [CompareRun(run, i) for i, run in enumerate(runs)]
         self.image_mode = image_mode
         self.image_cls = image_cls
-        self.query_text = ""
         self.epochs: list[int] = []
-        self.epoch: int | None = None  # the scrubber; None until some run has a grid
         self.follow = True  # keep the scrubber on the newest epoch while runs add grids
         self.opened: RunDir | None = None  # "open run" from the palette: the caller shows its dashboard
         self.filter_box = FilterInput(placeholder="runs by name or tag (enter: keep, escape: clear)", id="filter")
@@ -115,11 +126,33 @@ class CompareApp(ChartApp):
         if epochs != self.epochs:
             self.epochs = epochs
             if epochs and (self.follow or self.epoch not in epochs):
-                self.epoch = epochs[-1]
+                self.set_reactive(CompareApp.epoch, epochs[-1])  # drawn just below with everything else
         if not epochs:
-            self.epoch = None
+            self.set_reactive(CompareApp.epoch, None)
         self.draw_grids()
         self.draw_title()
+
+    def watch_epoch(self) -> None:
+        self.draw_grids()
+        self.draw_title()
+
+    def watch_hidden_runs(self, hidden: frozenset[int]) -> None:
+        for r in self.runs:
+            r.hidden = r.index in hidden
+        self.runs_changed()
+
+    def watch_query_text(self, text: str) -> None:
+        for r in self.runs:
+            r.filtered = bool(text) and not r.matches(text)
+        self.runs_changed()
+
+    def watch_filtering(self, filtering: bool) -> None:
+        """Open: the box shows and takes the keys. Closed: the title keeps saying "filter: ..."."""
+        self.filter_box.display = filtering
+        if filtering:
+            self.filter_box.focus()
+        else:
+            self.set_focus(self.query_one("#curves-body"))
 
     def draw_grids(self) -> None:
         self.query_one(GridRow).show_epoch(self.epoch)
@@ -153,28 +186,25 @@ class CompareApp(ChartApp):
     def action_pick_runs(self) -> None:
         self.push_screen(RunPicker(self.runs))
 
+    def on_run_picker_picked(self, message: RunPicker.Picked) -> None:
+        self.hidden_runs = message.hidden
+
     def action_filter(self) -> None:
-        box = self.filter_box
-        box.display = True
-        box.focus()
+        self.filtering = True
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input is self.filter_box:  # the palette's own input bubbles up here too
-            self.apply_filter(event.value)
+            self.query_text = event.value.strip()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input is self.filter_box:
             self.close_filter()
 
-    def apply_filter(self, text: str) -> None:
-        self.query_text = text.strip()
-        for r in self.runs:
-            r.filtered = bool(self.query_text) and not r.matches(self.query_text)
-        self.runs_changed()
+    def on_filter_input_cleared(self, _message: FilterInput.Cleared) -> None:
+        self.close_filter()
 
     def close_filter(self) -> None:
-        self.filter_box.display = False  # the title keeps saying "filter: ..."; `/` brings the box back
-        self.set_focus(self.query_one("#curves-body"))
+        self.filtering = False
 
     def action_scrub(self, step: int) -> None:
         if not self.epochs:
@@ -188,10 +218,8 @@ class CompareApp(ChartApp):
             self._scrub_to_index(i % len(self.epochs))
 
     def _scrub_to_index(self, i: int) -> None:
-        self.epoch = self.epochs[i]
         self.follow = i == len(self.epochs) - 1
-        self.draw_grids()
-        self.draw_title()
+        self.epoch = self.epochs[i]
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
@@ -208,8 +236,7 @@ class CompareApp(ChartApp):
             yield f"{verb} run {r.label}", partial(self.toggle_run, r), "on the chart, tables and grids"
 
     def toggle_run(self, r: CompareRun) -> None:
-        r.hidden = not r.hidden
-        self.runs_changed()
+        self.hidden_runs = self.hidden_runs ^ {r.index}
 
     def open_run(self, run: RunDir) -> None:
         self.opened = run

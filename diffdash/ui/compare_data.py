@@ -14,12 +14,14 @@ from diffdash.comparison import (
     read_status_safe,
     run_colour,
     run_label,
+    sample_at,
     summary_row,
 )
+from diffdash.formats import COMPARE_AXES
 from diffdash.history import Follower
 from diffdash.store import RunDir
 from diffdash.tags import matches, read_tags
-from diffdash.ui.widgets.series import Series
+from diffdash.ui.chart_series import Series
 
 
 @dataclass
@@ -73,16 +75,14 @@ class CompareRun:
 
     def grid_at(self, epoch: int) -> tuple[int, Path] | None:
         """The grid of `epoch`, else the latest before it (a run previewing every N epochs)."""
-        earlier = [(e, p) for e, p in self.samples if e <= epoch]
-        return max(earlier) if earlier else None
+        return sample_at(self.samples, epoch)
 
     def val_at(self, epoch: int) -> float | None:
         h = self.history
         return next((v for e, v in zip(h.epoch, h.val_loss, strict=False) if e == epoch), None)
 
     def fid_at(self, epoch: int) -> float | None:
-        fids = [e.get("fid") for e in self.history.evals if e.get("epoch") == epoch]
-        return fids[-1] if fids else None
+        return self.history.fid_at(epoch)
 
 
 def chart_series(runs: list[CompareRun]) -> list[Series]:
@@ -92,11 +92,10 @@ def chart_series(runs: list[CompareRun]) -> list[Series]:
         if not r.shown:
             continue
         h = r.history
-        spe = (h.start or {}).get("steps_per_epoch") or r.config.get("steps_per_epoch") or 1
-        epoch_x = {"epoch": h.epoch, "images": h.epoch_images, "time": h.epoch_time}
-        if h.step:
-            x = {"epoch": [s / spe for s in h.step], "images": h.step_images, "time": h.step_time}
-            out.append(Series(f"{r.label} train", x, h.step_loss, color=r.rgb, group=r.label))
+        epoch_x = _compare_axes(h.epoch_x())
+        if len(h.steps):
+            step_x, step_y = h.step_x(r.config.get("steps_per_epoch"))
+            out.append(Series(f"{r.label} train", _compare_axes(step_x), step_y, color=r.rgb, group=r.label))
         else:
             out.append(Series(f"{r.label} train", epoch_x, h.train_loss, color=r.rgb, group=r.label))
         out.append(
@@ -104,6 +103,11 @@ def chart_series(runs: list[CompareRun]) -> list[Series]:
                    epoch_marks=True)
         )  # fmt: skip
     return out
+
+
+def _compare_axes(x: dict[str, list[float]]) -> dict[str, list[float]]:
+    """Runs of other batch sizes share no step axis, so compare offers the others only."""
+    return {a: v for a, v in x.items() if a in COMPARE_AXES}
 
 
 def scrub_epochs(runs: list[CompareRun]) -> list[int]:

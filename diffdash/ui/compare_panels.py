@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import DataTable, SelectionList, Static
 
 from diffdash.comparison import config_diff, format_value, val_set
+from diffdash.formats import STATE_COLOURS, format_loss
 from diffdash.ui.compare_data import CompareRun
 from diffdash.ui.widgets.sample_image import SampleImage
-
-STATUS_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "stopped": "yellow", "crashed": "magenta"}
-
-
-def _f(v: float | None, spec: str = ".5f") -> str:
-    return "-" if v is None else format(v, spec)
 
 
 def run_text(r: CompareRun, tags: bool = False) -> Text:
@@ -51,18 +49,18 @@ class SummaryTable(DataTable):
             if not r.shown:
                 continue
             s = r.summary()
-            best = f"{_f(s['best_val'])} @{s['best_epoch']}" if s["best_val"] is not None else "-"
+            best = f"{format_loss(s['best_val'])} @{s['best_epoch']}" if s["best_val"] is not None else "-"
             fid = f"{s['fid']:.1f} @{s['fid_epoch']}" if s["fid"] is not None else "-"
             status = s["status"]
             name, n_val = val_set(r.config)
             self.add_row(
                 run_text(r),
-                Text(status, style=STATUS_STYLE.get(status, "")),
+                Text(status, style=STATE_COLOURS.get(status, "")),
                 Text(best, justify="right"),
-                Text(_f(s["final_val"]), justify="right"),
+                Text(format_loss(s["final_val"]), justify="right"),
                 Text(f"{s['epochs']}/{s['epochs_total'] or '?'}", justify="right"),
-                Text(_f(s["seconds_per_epoch"], ".1f"), justify="right"),
-                Text(_f(s["images_per_s"], ".0f"), justify="right"),
+                Text(format_loss(s["seconds_per_epoch"], 1), justify="right"),
+                Text(format_loss(s["images_per_s"], 0), justify="right"),
                 Text(fid, justify="right"),
                 Text(format_value(r.config.get("parameters")), justify="right"),
                 Text(f"{format_value(n_val)} {name}"),
@@ -153,11 +151,15 @@ class RunPicker(ModalScreen[None]):
         picker.highlighted = 0
         picker.focus()
 
+    @dataclass
+    class Picked(Message):
+        """The runs now hidden (indices); the app hides them at once, the picker stays open."""
+
+        hidden: frozenset[int]
+
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
         chosen = set(event.selection_list.selected)
-        for r in self.runs:
-            r.hidden = r.index not in chosen
-        self.app.runs_changed()
+        self.post_message(self.Picked(frozenset(r.index for r in self.runs if r.index not in chosen)))
 
     def action_close(self) -> None:
         self.dismiss()

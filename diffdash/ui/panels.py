@@ -26,8 +26,8 @@ STATE_STYLE = {
 }
 
 
-def header_text(run_id: str, config: dict[str, Any], state: str, mode: str) -> Text:
-    """run id · model [n_hidden] · params · device precision · data used · state."""
+def header_text(run_id: str, config: dict[str, Any], state: str, *, read_only: bool = False) -> Text:
+    """run id · state (· read-only) · model [n_hidden] · params · device precision · data used."""
     n_hidden = ",".join(str(n) for n in config.get("n_hidden") or [])
     params = config.get("parameters")
     data = config.get("data") or {}
@@ -44,7 +44,7 @@ def header_text(run_id: str, config: dict[str, Any], state: str, mode: str) -> T
     t.append(run_id, style="bold")
     t.append(" ")
     t.append(f" {state} ", style=f"reverse {STATE_STYLE.get(state, '')}")
-    if mode == "watch":
+    if read_only:
         t.append(" read-only", style="dim")
     t.append(f"  {config.get('model', '?')} [{n_hidden}]")
     t.append(f"  {params:,} params" if params else "  … params")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from diffdash.ui.widgets.chart_keys import CHART_HELP
 
@@ -45,7 +46,11 @@ class HelpScreen(ModalScreen[None]):
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """y / enter confirms, anything else cancels."""
+    """A yes/no question: y confirms, n or escape cancels, and any other key does nothing.
+
+    A stray key (the next training key typed a moment too late) must neither stop a run nor silently
+    dismiss the question, so only the two answers the footer names close it.
+    """
 
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
@@ -53,6 +58,10 @@ class ConfirmScreen(ModalScreen[bool]):
         background: $surface; }
     ConfirmScreen Static { width: 1fr; height: auto; }
     """
+    BINDINGS = [
+        Binding("y", "answer(True)", "yes"),
+        Binding("n,escape", "answer(False)", "no", key_display="n/esc"),
+    ]
 
     def __init__(self, question: str):
         super().__init__()
@@ -62,7 +71,7 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical():
             yield Static(self.question)
             yield Static("[b]y[/b] yes    [b]n[/b] / esc  no")
+        yield Footer(compact=True)
 
-    def on_key(self, event) -> None:
-        event.stop()
-        self.dismiss(event.key in ("y", "Y", "enter"))
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

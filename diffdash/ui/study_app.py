@@ -14,23 +14,16 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Static
 
-from diffdash.study.progress import Row, StudyProgress, fmt_loss, fmt_seconds, sparkline, study_eta
+from diffdash.formats import STATE_COLOURS, format_loss, format_seconds
+from diffdash.study.progress import Row, StudyProgress, sparkline, study_eta
 from diffdash.study.spec import Member, Study
 from diffdash.ui.screens import ConfirmScreen
 
 COLUMNS = ("", "run", "model", "state", "epochs", "last val", "best val @ep", "val loss", "FID (MNIST clf)", "time")
-STATE_STYLE = {
-    "running": "cyan",
-    "finished": "green",
-    "failed": "red",
-    "crashed": "magenta",
-    "stopped": "yellow",
-    "changed": "red",
-    "pending": "dim",
-    "starting": "cyan",
-}
+STATE_STYLE = {**STATE_COLOURS, "changed": "red", "pending": "dim", "starting": "cyan"}
 BAR = 10
 
 
@@ -44,7 +37,7 @@ def progress_cell(r: Row) -> str:
 def row_cells(r: Row, selected: bool) -> list[str]:
     state = "changed" if r.changed else r.state
     style = STATE_STYLE.get(state, "white")
-    best = f"{fmt_loss(r.best_val)} @{r.best_epoch}" if r.best_val is not None else "-"
+    best = f"{format_loss(r.best_val)} @{r.best_epoch}" if r.best_val is not None else "-"
     fid = f"{r.fid:.2f} @{r.fid_epoch}" if r.fid is not None else "-"
     return [
         "●" if selected else " ",
@@ -52,11 +45,11 @@ def row_cells(r: Row, selected: bool) -> list[str]:
         r.model,
         f"[{style}]{state}[/]",
         progress_cell(r),
-        fmt_loss(r.last_val),
+        format_loss(r.last_val),
         best,
         sparkline(r.val),
         fid,
-        fmt_seconds(r.seconds) if r.seconds is not None else "-",
+        format_seconds(r.seconds),
     ]
 
 
@@ -77,6 +70,8 @@ class StudyBoard(App):
         Binding("q", "quit", "quit"),
     ]
 
+    selected: reactive[frozenset[str]] = reactive(frozenset(), init=False)  # space: members to compare
+
     def __init__(
         self,
         study: Study,
@@ -87,7 +82,7 @@ class StudyBoard(App):
         lines: list[str] | None = None,
         parallel: int = 1,
         poll_s: float = 1.0,
-        selected: set[str] | None = None,
+        selected: set[str] | frozenset[str] | None = None,
     ):
         super().__init__()
         self.study = study
@@ -97,7 +92,7 @@ class StudyBoard(App):
         self.lines = lines if lines is not None else []
         self.parallel = runner.parallel if runner is not None else parallel
         self.poll_s = poll_s
-        self.selected: set[str] = set(selected or ())
+        self.set_reactive(StudyBoard.selected, frozenset(selected or ()))
         self.rows: list[Row] = []
 
     def compose(self) -> ComposeResult:
@@ -140,7 +135,7 @@ class StudyBoard(App):
         if live:
             text += f" · {live} running"
         if done < len(rows):
-            text += f" · ETA {fmt_seconds(study_eta(rows, self.parallel))} at {self.parallel} at a time"
+            text += f" · ETA {format_seconds(study_eta(rows, self.parallel), '?')} at {self.parallel} at a time"
         if self.runner is not None:
             text += "" if self.active else "  [dim](runner stopped)[/]"
         return text
@@ -170,7 +165,11 @@ class StudyBoard(App):
         if r is None:
             return
         self.selected ^= {r.member}
-        self.query_one(DataTable).update_cell(r.member, "sel", "●" if r.member in self.selected else " ")
+
+    def watch_selected(self, selected: frozenset[str]) -> None:
+        table = self.query_one(DataTable)
+        for r in self.rows:
+            table.update_cell(r.member, "sel", "●" if r.member in selected else " ")
 
     def action_compare(self) -> None:
         chosen = [r for r in self.rows if r.member in self.selected and (self.root / r.run_id).is_dir()]
@@ -215,7 +214,7 @@ def run_board(runner: Any, lines: list[str], image_mode: str = "auto") -> int:
 
     thread = threading.Thread(target=work, name="study-runner", daemon=True)
     thread.start()
-    selected: set[str] = set()
+    selected: frozenset[str] = frozenset()
     while True:
         board = StudyBoard(runner.study, runner.root, runner.members, runner=runner, lines=lines, selected=selected)
         choice = board.run() or ("quit", [])

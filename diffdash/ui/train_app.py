@@ -1,10 +1,11 @@
 """`diffdash new` / `diffdash resume` in the dashboard: the engine trains in a Textual thread worker.
 
 The engine's listener only appends events to an inbox under a lock, and for anything but a step
-posts a wake-up message; the UI thread drains the inbox on its draw timer (5 a second) or on that
-message, so the per-step cost in the engine thread is one lock and one append. Stop, pause,
+posts a wake-up message (messages.py); the UI thread drains the inbox on its draw timer (5 a second)
+or on that message, so the per-step cost in the engine thread is one lock and one append. Stop, pause,
 sample-now and checkpoint-now are `Controls` events that the engine checks at every step and inside
-sampling, so the UI never blocks on training.
+sampling, so the UI never blocks on training. The worker's result is the final state; Textual's
+`Worker.StateChanged` brings it to the UI thread, where `final_state` (a reactive) takes the keys away.
 """
 
 from __future__ import annotations
@@ -13,34 +14,41 @@ import asyncio
 import contextlib
 import signal
 import threading
-import time
 from typing import Any
 
 from textual import work
 from textual.binding import Binding
-from textual.message import Message
+from textual.reactive import reactive
 from textual.widget import Widget
+from textual.worker import Worker, WorkerState
 
 from diffdash.config import RunConfig
 from diffdash.store import RunDir
-from diffdash.ui.dashboard import DashboardApp
+from diffdash.ui.messages import EngineEvents, EngineSaid
+from diffdash.ui.run_dashboard import QUIT_KEYS, VIEW_KEYS, RunDashboard
 from diffdash.ui.screens import ConfirmScreen
 from diffdash.ui.widgets.event_line import EventLine
 
 STOP_WAIT_S = 4.5
 
 
-class EngineEvents(Message):
-    """Wake-up: the inbox has events."""
+class TrainApp(RunDashboard):
+    """The dashboard plus the engine: the training keys are declared here and nowhere else."""
 
-
-class TrainApp(DashboardApp):
     BINDINGS = [
+        *QUIT_KEYS,
         Binding("x", "stop_training", "stop", tooltip="Stop training (checkpoint, run marked stopped)"),
         Binding("p", "pause", "pause", tooltip="Pause / resume training"),
         Binding("s", "sample_now", "sample", tooltip="Sample a preview grid now"),
         Binding("c", "checkpoint_now", "ckpt", tooltip="Checkpoint now"),
+        *VIEW_KEYS,
     ]
+    TRAINING_ACTIONS = ("stop_training", "pause", "sample_now", "checkpoint_now")
+
+    paused: reactive[bool] = reactive(False, init=False)  # `p`; the engine waits on controls.paused
+    stopping: reactive[bool] = reactive(False, init=False, bindings=True)  # `x`/`q` answered yes: keys go
+    exit_when_stopped: reactive[bool] = reactive(False, init=False)  # Ctrl-C or SIGTERM: stop, checkpoint, leave
+    final_state: reactive[str | None] = reactive(None, init=False, bindings=True)  # the worker's result
 
     def __init__(
         self,
@@ -57,17 +65,12 @@ class TrainApp(DashboardApp):
         self.extra_listeners = list(listeners or [])  # e.g. a TensorBoard log, called in the engine thread
         from diffdash.controls import Controls  # not the engine: torch loads in the worker, after the first frame
 
-        self.mode = "train"
         self.train_config = config
         self.data = data
         self.resume = resume
         self.controls = Controls()
-        self.final_state: str | None = None
         self._inbox: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._stopping = False
-        self._bindings_final = False
-        self.exit_when_stopped = False  # Ctrl-C or SIGTERM: stop, checkpoint, then leave
         self.view.state = "starting"
         first = "loading data" if data is None else "starting"  # until the engine's first event
         self.view.meter.phase = {"phase": first, "done": None, "total": None}
@@ -78,8 +81,13 @@ class TrainApp(DashboardApp):
 
     def on_unmount(self) -> None:
         """However the app ends (quit, crash, a test's teardown), the engine must not outlive it."""
-        self.controls.stop.set()
+        self.release_engine()
+
+    def release_engine(self) -> None:
+        """Tell the engine to stop; a paused engine is let go so that it can."""
+        self.set_reactive(TrainApp.paused, False)
         self.controls.paused.clear()
+        self.controls.stop.set()
 
     # ---------------------------------------------------------------- engine thread
     def listener(self, event: dict[str, Any]) -> None:
@@ -90,11 +98,13 @@ class TrainApp(DashboardApp):
             self.post_message(EngineEvents())
 
     def say(self, message: str) -> None:
-        self.listener({"event": "say", "text": message.strip().splitlines()[-1] if message.strip() else ""})
+        """The engine's `say` (engine thread): its last line goes to the event line."""
+        if message.strip():
+            self.post_message(EngineSaid(message.strip().splitlines()[-1]))
 
     @work(thread=True, exclusive=True, name="engine")
     def train(self) -> str:
-        from diffdash.engine import Engine
+        from diffdash.training import Engine
 
         engine = Engine(
             self.run_dir,
@@ -104,63 +114,73 @@ class TrainApp(DashboardApp):
             data=self.data,
             controls=self.controls,
         )
-        try:
-            state = engine.run(resume=self.resume)
-        except Exception as exc:  # noqa: BLE001 - setup errors (device, checkpoint) are shown, not lost
-            state = "failed"
-            self.listener({"event": "failed", "epoch": 0, "step": 0, "error": f"{type(exc).__name__}: {exc}"})
-            if not self.run_dir.status_path.exists():
-                self.run_dir.write_status({"state": "failed", "error": str(exc), "ended": time.time()})
-        self.final_state = state
-        self.post_message(EngineEvents())
-        return state
+        return engine.run(resume=self.resume)  # a setup failure too is recorded (and heard) by the engine
 
     def draw(self, force: bool = False) -> None:
         """Drain first: steps that arrived inside the post throttle window must not wait for the next event."""
-        self.on_engine_events(None)
+        self.drain()
         super().draw(force)
 
-    def on_engine_events(self, _message: EngineEvents | None) -> None:
+    def drain(self) -> None:
         with self._lock:
             events, self._inbox = self._inbox, []
-        if self.final_state is not None and not self._bindings_final:
-            self._bindings_final = True
-            self.refresh_bindings()  # the training keys leave the footer
-            if self.exit_when_stopped:
-                self.exit(self.final_state)
-        if not events:
-            return
-        said = [e for e in events if e["event"] == "say"]
-        for e in said:
-            if e["text"]:
-                self.query_one(EventLine).push(e["text"])
-        self.apply_events([e for e in events if e["event"] != "say"])
+        if events:
+            self.apply_events(events)
+
+    def on_engine_events(self, _message: EngineEvents) -> None:
+        self.drain()
+
+    def on_engine_said(self, message: EngineSaid) -> None:
+        self.query_one(EventLine).push(message.text)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker is self.engine_worker:
+            self.worker_ended()
+
+    def worker_ended(self) -> None:
+        """The engine's worker is done: its result is the run's final state (an escaped error: failed)."""
+        worker = self.engine_worker
+        if self.final_state is None and worker.state in (WorkerState.SUCCESS, WorkerState.ERROR):
+            self.drain()
+            self.final_state = worker.result if worker.state == WorkerState.SUCCESS else "failed"
+
+    def watch_final_state(self, state: str | None) -> None:
+        if state is not None and self.exit_when_stopped:
+            self.exit(state)
+
+    def watch_paused(self, paused: bool) -> None:
+        if paused:
+            self.controls.paused.set()
+        else:
+            self.controls.paused.clear()
+        self.query_one(EventLine).push("paused" if paused else "resumed")
+        self.dirty.add("header")
+
+    def watch_stopping(self) -> None:
+        self.dirty.add("header")
+
+    def watch_exit_when_stopped(self) -> None:
+        self.dirty.add("header")
 
     @property
     def training(self) -> bool:
         return self.final_state is None
 
     def state(self) -> str:
-        if (self._stopping or self.exit_when_stopped) and self.training:
+        if (self.stopping or self.exit_when_stopped) and self.training:
             return "stopping"
-        if self.training and self.controls.paused.is_set():
+        if self.training and self.paused:
             return "paused"
         return super().state()
 
     # ---------------------------------------------------------------- keys
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.TRAINING_ACTIONS:
-            return self.training and not self._stopping  # hidden once training is over
+            return self.training and not self.stopping  # hidden once training is over
         return super().check_action(action, parameters)
 
     def action_pause(self) -> None:
-        paused = not self.controls.paused.is_set()
-        if paused:
-            self.controls.paused.set()
-        else:
-            self.controls.paused.clear()
-        self.query_one(EventLine).push("paused" if paused else "resumed")
-        self.dirty |= {"header"}
+        self.paused = not self.paused
 
     def action_sample_now(self) -> None:
         self.controls.sample_now.set()
@@ -193,9 +213,7 @@ class TrainApp(DashboardApp):
         """Stop, and leave once the engine has checkpointed; SIGTERM does the same."""
         self.exit_when_stopped = True
         self.query_one(EventLine).push("stopping: finishing this step, writing a checkpoint… (Ctrl-C again: leave now)")
-        self.dirty.add("header")
-        self.controls.stop.set()
-        self.controls.paused.clear()
+        self.release_engine()
 
     def action_stop_training(self) -> None:
         if self.training:
@@ -212,18 +230,14 @@ class TrainApp(DashboardApp):
 
     async def stop_engine(self) -> None:
         """Ask the engine to stop (it checkpoints and marks the run stopped) and wait for it, bounded."""
-        self._stopping = True
-        self.refresh_bindings()
-        self.dirty.add("header")
+        self.stopping = True
         self.query_one(EventLine).push("stopping: finishing this step and writing a checkpoint…")
-        self.controls.stop.set()
-        self.controls.paused.clear()
+        self.release_engine()
         # a timeout or a failed worker: quit anyway, the run's status says what happened
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.engine_worker.wait(), STOP_WAIT_S)
-        self.on_engine_events(EngineEvents())
-        self._stopping = False
-        self.dirty.add("header")
+        self.worker_ended()  # its StateChanged message comes after this handler: the state is needed now
+        self.stopping = False
 
 
 def run_training_app(
@@ -234,12 +248,14 @@ def run_training_app(
     resume: bool = False,
     image_mode: str = "auto",
     listeners: list | None = None,
+    app_class: Any = None,
 ) -> str:
-    """Train `run` inside the dashboard; returns the final state (finished, stopped or failed)."""
+    """Train `run` inside the dashboard; returns the final state (finished, stopped or failed).
+    `app_class`: a TrainApp subclass (or factory) to run instead, e.g. the one that follows torchrun's workers."""
     from diffdash.ui.widgets.sample_image import image_class
 
     image_cls = image_class(image_mode)  # queries the terminal: must happen before the app starts
-    app = TrainApp(
+    app = (app_class or TrainApp)(
         run, config, data=data, resume=resume, image_mode=image_mode, image_cls=image_cls, listeners=listeners
     )
 

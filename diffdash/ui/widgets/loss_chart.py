@@ -21,8 +21,8 @@ from textual.reactive import reactive
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from diffdash.formats import AXIS_LABELS, AXIS_UNITS, X_AXES
 from diffdash.ui.widgets.series import (
-    X_AXES,
     Series,
     compact,
     ema,
@@ -36,8 +36,6 @@ from diffdash.ui.widgets.series import (
     thin,
 )
 
-AXIS_LABELS = {"step": "step", "images": "images seen", "time": "training time (s)", "epoch": "epoch"}
-AXIS_UNITS = {"step": "steps", "images": "images", "time": "s", "epoch": "epochs"}
 CURSOR_STEPS = 40  # `,` / `.` move the readout cursor by 1/40 of the visible x range
 MIN_ZOOM = 1 / 64
 
@@ -115,12 +113,10 @@ class LossChart(Vertical):
         self.series = list(series)
         self.redraw()
 
-    def _changed(self) -> None:
-        if self.is_mounted:
-            self.redraw()
+    def watch_log_scale(self) -> None:  # every view switch redraws; the others share this watcher
+        self.redraw()
 
-    watch_log_scale = watch_smoothing = watch_strength = watch_show = watch_x_axis = _changed
-    watch_zoom = watch_cursor = _changed
+    watch_smoothing = watch_strength = watch_show = watch_x_axis = watch_zoom = watch_cursor = watch_log_scale
 
     # ---------------------------------------------------------------- data
     def axes(self) -> list[str]:
@@ -197,8 +193,8 @@ class LossChart(Vertical):
         for ln in lines:
             s = ln.series
             colour = faint(s.color) if ln.faint else rgb(s.color)
-            if s.scatter or len(ln.y) == 1:
-                plt.scatter(ln.x, ln.y, color=colour, marker="●" if len(ln.y) == 1 else "dot")
+            if len(ln.y) == 1:
+                plt.scatter(ln.x, ln.y, color=colour, marker="●")
                 continue
             plt.plot(ln.x, ln.y, color=colour, marker=s.marker)
             if s.epoch_marks and not ln.faint:

@@ -1,4 +1,5 @@
-"""Chart data without the chart: bounded series, EMA, thinning, log10 and tick choice.
+"""Chart maths without the chart: EMA, thinning, log10 and tick choice (the series themselves are plain
+data below the widgets: `diffdash.ui.chart_series.Series`, `diffdash.thin_series.ThinSeries`).
 
 Kept apart from the widget so the maths is testable without a terminal, and so the dashboard and
 the compare view share one definition of "smoothed" and "log scale".
@@ -8,10 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-AXES = ("step", "images", "time")  # what a live run's ThinSeries records for every step
-X_AXES = ("epoch", "images", "time", "step")  # the chart's `a` cycle: epoch first in every view
+from diffdash.formats import X_AXES
+from diffdash.thin_series import ThinSeries
+from diffdash.ui.chart_series import Series
+
+__all__ = ["X_AXES", "Series", "ThinSeries"]  # where the chart's callers have always found them
+
 STRENGTHS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99)  # EMA decays offered by `[` / `]`
 SHOW_MODES = ("both", "train", "val")
 NAMED_RGB = {
@@ -24,27 +28,6 @@ NAMED_RGB = {
     "yellow": (220, 200, 40),
     "white": (230, 230, 230),
 }
-
-
-@dataclass
-class Series:
-    """One named line on a chart. `x` maps an axis name (epoch, step, images, time) to x values.
-
-    `group` (a run's name) lets the legend name each colour once when several series share it; `kind`
-    (train or val) is what the `t` key filters on; `epoch_marks` draws a marker at every point, for
-    series with one value per epoch.
-    """
-
-    name: str
-    x: dict[str, Sequence[float]]
-    y: Sequence[float]
-    color: str | tuple[int, int, int] = "cyan"
-    smooth: bool = True  # the chart's smoothing toggle applies an EMA to this series
-    scatter: bool = False  # draw points only
-    marker: str = "braille"
-    kind: str = "train"
-    group: str | None = None
-    epoch_marks: bool = False
 
 
 def rgb(color: str | tuple[int, int, int]) -> tuple[int, int, int]:
@@ -65,66 +48,6 @@ def nearest(xs: Sequence[float], x: float) -> int | None:
     if not xs:
         return None
     return min(range(len(xs)), key=lambda i: abs(xs[i] - x))
-
-
-class ThinSeries:
-    """Points (several x columns, one y) kept under `cap`: when full, neighbouring pairs are averaged.
-
-    Memory stays flat over a run of any length while the chart still spans the whole run; recent points
-    arrive at the current stride, so old and new history have the same density.
-    """
-
-    def __init__(self, axes: Sequence[str] = AXES, cap: int = 512):
-        self.axes = tuple(axes)
-        self.cap = max(4, cap - cap % 2)
-        self.cols: dict[str, list[float]] = {a: [] for a in self.axes}
-        self.y: list[float] = []
-        self.stride = 1
-        self._pending: list[tuple[dict[str, float], float]] = []
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def add(self, xs: dict[str, float], y: float) -> None:
-        if not math.isfinite(y):
-            return
-        self._pending.append((xs, y))
-        if len(self._pending) < self.stride:
-            return
-        n = len(self._pending)
-        for a in self.axes:
-            self.cols[a].append(sum(p[0].get(a, 0.0) for p in self._pending) / n)
-        self.y.append(sum(p[1] for p in self._pending) / n)
-        self._pending = []
-        if len(self.y) >= self.cap:
-            self._halve()
-
-    def view(self) -> tuple[dict[str, list[float]], list[float]]:
-        """Copies of the columns and y, with the partly filled newest bucket appended (the chart's tip is live)."""
-        cols = {a: list(c) for a, c in self.cols.items()}
-        y = list(self.y)
-        if self._pending:
-            n = len(self._pending)
-            for a in self.axes:
-                cols[a].append(sum(p[0].get(a, 0.0) for p in self._pending) / n)
-            y.append(sum(p[1] for p in self._pending) / n)
-        return cols, y
-
-    def _halve(self) -> None:
-        for a in self.axes:
-            c = self.cols[a]
-            self.cols[a] = [(c[i] + c[i + 1]) / 2 for i in range(0, len(c) - 1, 2)]
-        y = self.y
-        self.y = [(y[i] + y[i + 1]) / 2 for i in range(0, len(y) - 1, 2)]
-        self.stride *= 2
-
-    def drop_after(self, axis: str, limit: float) -> None:
-        """Forget points past `limit` (a resumed run redoes the steps after its checkpoint)."""
-        keep = [i for i, v in enumerate(self.cols[axis]) if v <= limit]
-        for a in self.axes:
-            self.cols[a] = [self.cols[a][i] for i in keep]
-        self.y = [self.y[i] for i in keep]
-        self._pending = [p for p in self._pending if p[0].get(axis, 0.0) <= limit]
 
 
 def finite_pairs(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:

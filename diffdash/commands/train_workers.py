@@ -1,0 +1,148 @@
+"""`diffdash new/resume --nproc N`: one run trained by N worker processes that torchrun starts on this machine.
+
+This process is only the launcher: it starts torchrun (diffdash.distributed.launch), shows the run by
+following its folder (the dashboard, or headless progress lines), and passes the keys and Ctrl-C to the
+workers through the run folder's control file. The workers write the folder (rank 0 alone).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import click
+
+from diffdash.commands.common import bad
+from diffdash.config import RunConfig
+from diffdash.store import RunDir
+
+FOLLOW_S = 0.2
+
+
+def workers_options(f):
+    """--nproc and --max-restarts, shared by `new` and `resume`."""
+    f = click.option(
+        "--max-restarts",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default=True,
+        help="--nproc: restart the workers from the last checkpoint this many times when one dies.",
+    )(f)
+    return click.option(
+        "--nproc",
+        type=click.IntRange(min=1, max=1024),
+        default=1,
+        show_default=True,
+        help="Worker processes (torchrun, DistributedDataParallel: gloo on CPU, nccl with one GPU each); "
+        "--batch-size stays the global batch.",
+    )(f)
+
+
+def check_workers(config: RunConfig, nproc: int) -> None:
+    """--device cuda with more workers than GPUs, or a backend without its hardware: exit 2 before anything runs."""
+    if nproc == 1:
+        return
+    from diffdash.distributed.world import DistributedError, check_request
+
+    cuda_count = 0
+    if config.device in ("cuda", "auto"):
+        import torch
+
+        cuda_count = torch.cuda.device_count()
+    try:
+        check_request(config.device, nproc, cuda_count)
+    except DistributedError as exc:
+        raise bad("nproc", str(exc)) from None
+
+
+def train_with_workers(
+    run: RunDir,
+    config: RunConfig,
+    *,
+    nproc: int,
+    max_restarts: int,
+    resume: bool,
+    headless: bool,
+    image_mode: str,
+    progress_every: float,
+    listeners: list | None = None,
+    epochs: int | None = None,
+) -> int:
+    """Launch, show, wait; returns the exit code (0 finished or stopped, 1 failed or crashed)."""
+    from diffdash.devices import available_cores
+    from diffdash.distributed.launch import launch
+    from diffdash.distributed.world import threads_per_worker
+
+    per_worker = threads_per_worker(config.threads, nproc, available_cores())
+    log = run.path / "workers.log"
+    click.echo(f"{nproc} workers × {per_worker} threads (torchrun; their output: {log})")
+    if not headless:
+        try:
+            from diffdash.ui.workers_app import run_workers_app
+        except ImportError:
+            headless = True
+        else:
+            state = run_workers_app(
+                run, config, resume=resume, image_mode=image_mode, listeners=listeners,
+                start=lambda: launch(run.path, nproc, threads_per_worker=per_worker, max_restarts=max_restarts,
+                                     resume=resume, epochs=epochs, log_path=log),
+            )  # fmt: skip
+            return 0 if state in ("finished", "stopped") else 1
+    proc = launch(
+        run.path, nproc, threads_per_worker=per_worker, max_restarts=max_restarts, resume=resume, epochs=epochs,
+        log_path=log,
+    )  # fmt: skip
+    return follow_headless(run, config, proc, resume=resume, listeners=listeners, progress_every=progress_every)
+
+
+def follow_headless(run: RunDir, config: RunConfig, proc, *, resume: bool, listeners, progress_every: float) -> int:
+    from diffdash.controls import Controls
+    from diffdash.distributed.control_file import ControlMirror
+    from diffdash.distributed.follow import FolderFollower
+    from diffdash.progress import HeadlessPrinter
+
+    controls = Controls()
+    mirror = ControlMirror(controls, run.path).start()
+    follower = FolderFollower(run, from_end=resume)
+    printer = HeadlessPrinter(every_s=progress_every, config=config.to_dict(), run_dir=run)
+    printer.start_ticker()
+    told = [printer, *(listeners or [])]
+
+    def on_signal(_signum, _frame):
+        if controls.stop.is_set():
+            printer.console.print("[yellow]aborting: stopping torchrun and its workers[/]")
+            proc.terminate()
+            return
+        printer.console.print("[yellow]stopping every worker after this step (again to abort)…[/]")
+        controls.stop.set()
+
+    old_int = signal.signal(signal.SIGINT, on_signal)
+    old_term = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while True:
+            done = proc.poll() is not None
+            for event in follower.read():
+                for listener in told:
+                    listener(event)
+            if done:
+                break
+            time.sleep(FOLLOW_S)
+    finally:
+        mirror.close()
+        printer.close()
+        signal.signal(signal.SIGINT, old_int)
+        signal.signal(signal.SIGTERM, old_term)
+    return report_end(run, follower.final_state(), proc.returncode)
+
+
+def report_end(run: RunDir, state: str, returncode: int | None) -> int:
+    if state == "stopped":
+        click.echo(f"stopped; continue with: diffdash resume {run.id}")
+    elif state == "crashed":
+        click.echo(
+            f"the workers ended without finishing (torchrun exit {returncode}; see {Path(run.path) / 'workers.log'}); "
+            f"continue with: diffdash resume {run.id}",
+            err=True,
+        )
+    return 0 if state in ("finished", "stopped") else 1

@@ -1,0 +1,140 @@
+"""The launcher's keys reaching every worker: a small JSON file in the run folder, no torch, no sockets.
+
+The launching terminal (dashboard or headless) is not one of the workers, so it cannot set their `Controls`
+directly. It writes `control.json` (atomically) whenever a key is pressed; rank 0 polls the file's stat
+(cheap) and the workers agree on stop and pause at the next step (`diffdash.distributed.controls`). Stop and
+pause are levels; "sample now" and "checkpoint now" are counters, so a request is seen exactly once and an
+old one is not replayed after a restart. Workers on other nodes need nothing: only rank 0 reads the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from diffdash.controls import Controls
+from diffdash.fsutil import atomic_write_json, read_json
+
+CONTROL_FILE = "control.json"
+POLL_S = 0.05
+
+
+@dataclass
+class ControlState:
+    stop: bool = False
+    paused: bool = False
+    sample: int = 0
+    checkpoint: int = 0
+
+
+def control_path(run_path: str | Path) -> Path:
+    return Path(run_path) / CONTROL_FILE
+
+
+def write_control(run_path: str | Path, state: ControlState) -> None:
+    atomic_write_json(control_path(run_path), {**asdict(state), "time": time.time()})
+
+
+def read_control(run_path: str | Path) -> ControlState:
+    """The requests as last written; a missing or damaged file is no request."""
+    try:
+        data = read_json(control_path(run_path))
+    except (OSError, ValueError):
+        return ControlState()
+    if not isinstance(data, dict):
+        return ControlState()
+    try:
+        return ControlState(
+            stop=bool(data.get("stop")),
+            paused=bool(data.get("paused")),
+            sample=int(data.get("sample", 0)),
+            checkpoint=int(data.get("checkpoint", 0)),
+        )
+    except (TypeError, ValueError):
+        return ControlState()
+
+
+class ControlReader:
+    """Rank 0's view of the file: applies new requests to a `Controls`, reading the file only when it changed."""
+
+    def __init__(self, run_path: str | Path, every_s: float = 0.1):
+        self.path = control_path(run_path)
+        self.every_s = every_s
+        self._stamp: tuple[int, int] | None = None
+        self._checked = 0.0
+        self.seen = read_control(run_path)  # requests made before this worker started are not replayed
+        self.seen.stop = self.seen.paused = False
+
+    def poll(self, controls: Controls) -> None:
+        now = time.monotonic()
+        if now - self._checked < self.every_s:
+            return
+        self._checked = now
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return
+        stamp = (st.st_mtime_ns, st.st_size)
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        state = read_control(self.path.parent)
+        _level(controls.stop, state.stop)
+        _level(controls.paused, state.paused)
+        if state.sample > self.seen.sample:
+            controls.sample_now.set()
+        if state.checkpoint > self.seen.checkpoint:
+            controls.checkpoint_now.set()
+        self.seen = state
+
+
+class ControlMirror:
+    """The launcher's side: a thread that copies a `Controls` (set by the dashboard's keys or a signal) into
+    the file. One-shot requests are counted and cleared, as an in-process engine would clear them."""
+
+    def __init__(self, controls: Controls, run_path: str | Path):
+        self.controls = controls
+        self.run_path = Path(run_path)
+        self.state = ControlState()
+        write_control(self.run_path, self.state)  # a new launch starts with no request pending
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="control-mirror", daemon=True)
+
+    def start(self) -> ControlMirror:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=1.0)
+        self.copy()
+
+    def copy(self) -> None:
+        c, s = self.controls, self.state
+        new = ControlState(stop=c.stop.is_set(), paused=c.paused.is_set(), sample=s.sample, checkpoint=s.checkpoint)
+        if c.sample_now.is_set():
+            c.sample_now.clear()
+            new.sample += 1
+        if c.checkpoint_now.is_set():
+            c.checkpoint_now.clear()
+            new.checkpoint += 1
+        if new != s:
+            with contextlib.suppress(OSError):  # a full disk must not kill the launcher; the next copy retries
+                write_control(self.run_path, new)
+                self.state = new
+
+    def _loop(self) -> None:
+        while not self._done.wait(POLL_S):
+            self.copy()
+
+
+def _level(event: threading.Event, on: bool) -> None:
+    if on:
+        event.set()
+    else:
+        event.clear()
