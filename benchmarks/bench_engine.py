@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import roofline  # benchmarks/ is on the path when this script runs
 import torch
 from torch import nn
 
@@ -256,6 +257,8 @@ def main() -> None:
         f"ratio = starter epoch total / this row's (train + validation + grid), "
         f"{threads} threads; CPU: {describe_cpu()}"
     )
+    for line in roofline.report(rows, n_hidden):
+        print(line)
 
 
 if __name__ == "__main__":

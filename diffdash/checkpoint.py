@@ -42,7 +42,7 @@ def load_checkpoint(path: str | Path, device: str = "cpu") -> dict[str, Any]:
     except CheckpointError:
         raise
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a damaged file
-        raise CheckpointError(f"checkpoint {path.name} is unreadable ({_reason(exc)})") from None
+        raise CheckpointError(f"checkpoint {path.name} is unreadable ({_reason(exc, path)})") from None
     if not isinstance(state, dict) or not isinstance(state.get("model"), dict):
         raise CheckpointError(f"checkpoint {path.name} is unreadable (it holds no model weights)")
     return state
@@ -64,11 +64,25 @@ def load_weights_into(net: torch.nn.Module, weights: Any, path: str | Path) -> N
         raise CheckpointError(f"checkpoint {Path(path).name} does not fit the run's network ({first[:200]})") from None
 
 
-def _reason(exc: BaseException) -> str:
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format (a zip archive)
+PICKLE_MAGIC = b"\x80"  # the legacy format: a pickle, whose first opcode names its protocol
+
+
+def _reason(exc: BaseException, path: Path | None = None) -> str:
+    """What is wrong, in words: torch's own errors for a damaged file are often a bare number or list index."""
+    head = b""
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(4)
+        except OSError:
+            pass
+    if path is not None and head and not head.startswith((ZIP_MAGIC, PICKLE_MAGIC)):
+        return "it does not start like a torch checkpoint: random bytes, or another kind of file"
     text = str(exc).strip().splitlines()
-    first = text[0] if text else type(exc).__name__
+    first = text[0] if text else ""
     if "weights_only" in str(exc) or "Unsupported global" in str(exc):
         return "it is a pickle that is not plain weights; it was not run"
     if "central directory" in first or "zip archive" in first:
         return "it is cut short or not a torch checkpoint"
-    return first[:200]
+    return f"its contents are damaged: {type(exc).__name__}{': ' + first[:200] if first else ''}"

@@ -61,6 +61,7 @@ class RunConfig:
     device: str = "auto"
     precision: str = "auto"  # bf16 where the hardware has it natively, else fp32 (diffdash/devices.py)
     threads: int | None = None  # torch intra-op threads; None: all cores
+    compile: bool = False  # torch.compile the network for training steps (diffdash/training/compiled.py)
     sample_every: str = "auto"  # epochs, steps or a duration: see diffdash/cadence.py
     sampler: str = DEFAULT_SAMPLER["ddpm"]
     sample_steps: int = 50
@@ -123,6 +124,8 @@ class RunConfig:
             raise ConfigError("threads", f"threads must be a whole number from 1 to 1024, got {self.threads}")
         if self.schedule not in SCHEDULES:
             raise ConfigError("schedule", f"unknown schedule {self.schedule!r}: choose one of {', '.join(SCHEDULES)}")
+        if self.model == "cold" and self.schedule != "linear":
+            raise ConfigError("schedule", "--schedule is DDPM's noise schedule: cold runs degrade by --degradation")
         if self.model == "ddpm" and self.sampler not in sampler_names("ddpm"):
             shown = ", ".join(sampler_names("ddpm"))
             raise ConfigError("sampler", f"unknown sampler {self.sampler!r} for ddpm: choose one of {shown}")

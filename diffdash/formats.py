@@ -12,7 +12,14 @@ AXIS_LABELS = {"epoch": "epoch", "images": "images seen", "time": "training time
 AXIS_UNITS = {"epoch": "epochs", "images": "images", "time": "s", "step": "steps"}
 
 # The colour of a run's state in listings and tables (the dashboard header has its own bold styles).
-STATE_COLOURS = {"running": "cyan", "finished": "green", "failed": "red", "stopped": "yellow", "crashed": "magenta"}
+STATE_COLOURS = {
+    "created": "blue",
+    "running": "cyan",
+    "finished": "green",
+    "failed": "red",
+    "stopped": "yellow",
+    "crashed": "magenta",
+}
 
 
 def format_seconds(s: float | None, missing: str = "-") -> str:

@@ -78,8 +78,8 @@ class RunProgress:
         if kind != "progress":
             self.recent_rate = self._window_rate() or self.recent_rate
             self.window.clear()  # whatever this was took time that is not training
-        if kind == "progress":
-            self.phase = {k: e.get(k) for k in ("phase", "done", "total")}
+        if kind == "progress":  # one without a phase says the phase is over (a follower of the status file)
+            self.phase = {k: e.get(k) for k in ("phase", "done", "total")} if e.get("phase") else None
             return
         self.phase = None
         if kind in ("start", "resumed"):

@@ -147,9 +147,10 @@ def summarize(run: RunDir, index: int | None = None) -> RunSummary:
     s.best_epoch = _int(status.get("best_epoch"))
     s.last_val = _float(status.get("last_val"))
     s.started = _float(status.get("started")) or _mtime(run.path)
-    s.duration = _duration(status)
+    s.duration = _duration(status) if s.state != "created" else None  # prepared: no time spent yet
 
-    problem = metrics_problem(run, running=s.state in ("running", "crashed"))  # a crash may cut a line
+    # a crash may cut a line; a run prepared with `new --prepare` has logged nothing yet
+    problem = metrics_problem(run, running=s.state in ("running", "crashed", "created"))
     if problem:
         problems.append(problem)
     if s.state is None and not problems:

@@ -55,6 +55,8 @@ def invoke(args, runs_dir):
         (["--precision", "fp8"], "unknown precision 'fp8'"),
         (["--sampler", "euler"], "unknown sampler 'euler'"),
         (["--schedule", "quadratic"], "unknown schedule 'quadratic': choose one of linear, cosine"),
+        (["--model", "cold", "--schedule", "cosine"], "cold runs degrade by --degradation"),
+        (["--max-restarts", "2"], "restarts need --nproc 2 or more"),
         (["--name", "a/b"], "not allowed"),
         (["--name", ".."], "not allowed"),
         (["--name", "x..y"], "not allowed"),

@@ -153,6 +153,8 @@ def test_damaged_run(tmp_path, template_run, monkeypatch, damage, command, small
     out = result.output
     if damage.startswith("checkpoint-") and damage != "checkpoint-missing" and command in ("sample", "eval", "resume"):
         assert result.exit_code == 2 and "checkpoint last.pt" in out, out
+    if damage == "checkpoint-random" and command in ("sample", "eval", "resume"):
+        assert "does not start like a torch checkpoint: random bytes" in out, out  # words, not a bare number
     if damage.startswith("config-") and command in ("sample", "eval", "resume"):
         assert result.exit_code == 2 and "config.json" in out, out
     if damage.startswith("sample-png") and command == "report":

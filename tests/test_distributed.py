@@ -95,6 +95,23 @@ def test_control_file_round_trip_and_damage(tmp_path):
     assert read_control(tmp_path) == ControlState()
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"stop": false, "sample": 1e999, "checkpoint": 0}',  # json reads inf; int(inf) is an OverflowError
+        '{"stop": "false", "paused": "no"}',  # strings are not requests: only true stops or pauses
+        '{"sample": [1], "checkpoint": {}}',
+    ],
+)
+def test_a_damaged_control_file_is_no_request_and_no_crash(tmp_path, text):
+    """Rank 0 polls the file all run long: a hand-edited or damaged value must not fail or stop the run."""
+    (tmp_path / "control.json").write_text(text)
+    assert read_control(tmp_path) == ControlState()
+    reader, worker = ControlReader(tmp_path, every_s=0.0), Controls()
+    reader.poll(worker)
+    assert not (worker.stop.is_set() or worker.paused.is_set() or worker.sample_now.is_set())
+
+
 def test_keys_reach_the_reader_through_the_file(tmp_path):
     """The launcher's Controls -> control.json -> rank 0's Controls: levels follow, one-shots arrive once."""
     pressed, worker = Controls(), Controls()
@@ -301,6 +318,10 @@ async def test_the_dashboard_stop_key_stops_every_worker_within_5s(tmp_path, tin
         assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 3, timeout=240), "no steps shown"
         workers = children(app.proc.pid)
         assert len(workers) == 2
+        from diffdash.ui.widgets.system_line import SystemLine
+
+        app.read_system()  # the system line: torchrun's agent and both workers, not this launcher
+        assert app.query_one(SystemLine).figures["processes"] >= 3
         await pilot.press("x")
         await pilot.pause(0.1)
         assert app.training, "x alone must only ask"
@@ -365,3 +386,64 @@ def test_worker_controls_in_a_world_of_one_pass_requests_through(tmp_path):
     write_control(tmp_path, ControlState(stop=True, sample=1))
     controls.sync(force=True)
     assert controls.stop.is_set() and not controls.paused.is_set()
+
+
+WORKERS_LOG = """[rank1]: Traceback (most recent call last):
+[rank1]: RuntimeError: [third_party/gloo/gloo/transport/tcp/pair.cc:561] Connection closed by peer [127.0.0.1]:45462.
+[rank0]: Traceback (most recent call last):
+[rank0]: OverflowError: cannot convert float infinity to integer
+E1129 12:23:00.796000 29138 torch/distributed/elastic/multiprocessing/api.py:1002] failed (exitcode: 1) local_rank: 0
+"""
+
+
+def test_a_crash_names_rank_0s_error_from_the_workers_log(tmp_path, capsys):
+    """The launcher's last words say why, not only "see workers.log": rank 0's error, not its peer's echo."""
+    from diffdash.commands.train_workers import report_end
+    from diffdash.store import RunDir
+
+    (tmp_path / "workers.log").write_text(WORKERS_LOG)
+    assert report_end(RunDir(tmp_path), "crashed", 1) == 1
+    err = capsys.readouterr().err
+    assert "rank 0: OverflowError: cannot convert float infinity to integer" in err
+    assert "Connection closed" not in err
+
+
+def test_a_crash_on_a_full_disk_says_so(tmp_path, capsys, monkeypatch):
+    """On a full disk the workers' own messages are lost (workers.log is on it too): the launcher says it.
+    The real free space of tmp_path is measured; the threshold is raised above it."""
+    import shutil
+
+    from diffdash.commands import train_workers
+    from diffdash.store import RunDir
+
+    monkeypatch.setattr(train_workers, "FULL_BELOW", shutil.disk_usage(tmp_path).free + (1 << 30))
+    train_workers.report_end(RunDir(tmp_path), "crashed", 1)
+    assert "is full" in capsys.readouterr().err
+
+
+def test_a_worker_refuses_a_run_another_process_trains(tmp_path):
+    """`python -m diffdash.worker RUN` (torchrun by hand, a requeued job) on a run `diffdash new` is training:
+    rank 0 must not become its second writer. Only the worker's own launcher may hold the lock for it."""
+    import json
+    import subprocess
+    import sys
+
+    from diffdash.config import RunConfig
+    from diffdash.distributed.run import train_worker
+
+    tiny = {"dataset": "mnist-small", "n_hidden": [4], "train_limit": 64, "val_limit": 16, "n_T": 5, "epochs": 1}
+    (tmp_path / "config.json").write_text(json.dumps({**RunConfig().to_dict(), **tiny, "device": "cpu"}))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom diffdash.store import RunDir\n"
+         "RunDir(Path(sys.argv[1])).hold_lock(); print('held', flush=True); time.sleep(60)", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        said: list[str] = []
+        assert train_worker(tmp_path, World(), resume=False, epochs=None, say=said.append) == 2
+        assert f"being trained by pid {holder.pid}" in said[-1]
+        assert not (tmp_path / "metrics.jsonl").exists()
+    finally:
+        holder.kill()
+        holder.wait()

@@ -121,3 +121,25 @@ def test_a_stop_between_an_epoch_and_its_grid_is_made_good_on_resume(tmp_path, s
     assert evals == [1, 2], evals
     full, _ = train(tmp_path, "full", config, small_data)
     assert losses(run) == losses(full), "training itself is exactly the uninterrupted run's"
+
+
+def test_a_stop_in_validation_keeps_the_epochs_training_time_on_resume(tmp_path, small_data, tiny_config):
+    """Stopped while the epoch's last step is done and validation runs: the resumed epoch still reports the
+    training seconds and images/s of its steps (not zero because no step ran after the resume)."""
+    from diffdash.controls import Controls
+
+    config = tiny_config(epochs=1)
+    controls = Controls()
+
+    def stop_in_validation(event):
+        if event["event"] == "progress" and event.get("phase", "").startswith("validating"):
+            controls.stop.set()
+
+    run, state = train(tmp_path, "v", config, small_data, [stop_in_validation], controls=controls)
+    assert state == "stopped" and not [e for e in run.read_events(0)[0] if e["event"] == "epoch"]
+    _, state = train(tmp_path, "v", config, small_data, resume=True)
+    assert state == "finished"
+    epoch = next(e for e in run.read_events(0)[0] if e["event"] == "epoch")
+    steps = [e for e in run.read_events(0)[0] if e["event"] == "step"]
+    assert epoch["seconds"] > 0 and epoch["images_per_s"] > 0, epoch
+    assert epoch["seconds"] <= steps[-1]["time"] + 1e-3, "no more than the run's training time so far"

@@ -89,6 +89,8 @@ RUN_INPUTS = [
     (["sample", "base", "-n", "100000"], "-n must lie in 1..10000"),
     (["sample", "base", "--seed", HUGE], "seed must be a whole number"),
     (["sample", "base", "--steps", "0"], "--steps must be at least 1"),
+    (["sample", "base", "--steps", "51"], "--steps must lie in 1..50 (the run's n_T), got 51"),
+    (["eval", "base", "--steps", "51"], "--steps must lie in 1..50 (the run's n_T), got 51"),
     (["sample", "base", "--gen-noise", "inf"], "apply to cold runs"),
     (["eval", "base", "-n", "100000"], "-n must lie in 2..50000"),
     (["eval", "base", "-n", "1"], "-n must lie in 2..50000"),

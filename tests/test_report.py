@@ -88,8 +88,10 @@ def test_default_epochs_and_a_single_run(runs, tmp_path):
 @pytest.mark.parametrize(
     "epochs, message",
     [
-        ("1,x", "epochs entry 'x' is not a whole number"),
-        ("0", "positive epoch"),
+        ("1,x", "epochs entry 'x' is not a whole number: give epochs like 1,25,50"),
+        ("garbage", "epochs entry 'garbage' is not a whole number: give epochs like 1,25,50"),
+        ("0", "epochs entry 0 is not a positive epoch"),
+        ("1,,2", "has an empty entry"),
         ("1,25", "no run has a sample grid at epoch 25"),
     ],
 )
@@ -97,6 +99,7 @@ def test_bad_epochs_exit_2_and_write_nothing(runs, tmp_path, epochs, message):
     out = tmp_path / "r"
     result = invoke("report", "small", "-o", str(out), "--epochs", epochs)
     assert result.exit_code == 2 and message in result.output
+    assert "n-hidden" not in result.output and "16,32" not in result.output  # not --n-hidden's wording
     assert not out.exists()
 
 
@@ -119,3 +122,27 @@ def test_missing_matplotlib_is_a_clear_message(runs, tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert "pip install 'diffdash[report]'" in result.output
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(
+    "config, words",
+    [
+        ({"model": "ddpm"}, "loss (MSE of predicted noise)"),
+        ({"model": "cold"}, "loss (L1 (mean absolute error) of the restored digit)"),
+        ({"model": "cold", "loss": "l2"}, "loss (L2 (MSE) of the restored digit)"),
+    ],
+)
+def test_the_loss_axis_names_what_the_model_minimises(tmp_path, config, words):
+    """A cold run restores the digit: its loss figure must not call it the noise-prediction MSE."""
+    matplotlib = pytest.importorskip("matplotlib")
+    from diffdash.history import History
+    from diffdash.report.figures import ReportRun, loss_figure
+    from diffdash.store import RunDir
+
+    history = History()
+    history.apply({"event": "epoch", "epoch": 1, "step": 2, "train_loss": 0.3, "val_loss": 0.25})
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # text stays text in the SVG
+        out = loss_figure(ReportRun(RunDir(tmp_path), "r", "#1f77b4", history, config), tmp_path / "loss.svg")
+    text = out.read_text()
+    assert words in text
+    assert ("predicted noise" in text) == (config["model"] == "ddpm")

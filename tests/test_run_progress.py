@@ -89,3 +89,14 @@ def test_a_run_that_is_not_training_shows_its_last_epochs_rate():
              "seconds": 16.0, "images_per_s": 6.25}, now=t)  # fmt: skip
     assert p.figures(now=t, running=False)["images_per_s"] == 6.25
     assert p.figures(now=t, running=True)["images_per_s"] != 6.25, "while training: the recent steps"
+
+
+def test_a_progress_event_without_a_phase_ends_the_phase():
+    """The workers' dashboard follows status.json and says "phase over" as a progress event with no phase."""
+    p = RunProgress(CONFIG)
+    start(p)
+    t = steps(p, 1, 10, 0.0)
+    p.apply({"event": "progress", "phase": "validating", "done": 20, "total": 50}, now=t)
+    assert p.figures(now=t, running=True)["phase"] == "validating 20/50"
+    p.apply({"event": "progress", "phase": None, "done": None, "total": None}, now=t + 1)
+    assert p.figures(now=t + 1, running=True)["phase"] is None

@@ -28,3 +28,8 @@ def test_sample_picks_a_fresh_name_and_shows_the_grid(tmp_path, small_data, tiny
     assert len(drawn) >= 4, "the grid was not drawn in the terminal"
     piped = CliRunner().invoke(cli, [*base, "--seed", "4"])  # not a terminal: the PNG only
     assert piped.exit_code == 0 and "▀" not in piped.output and (tmp_path / "grid-3.png").is_file()
+    elsewhere = tmp_path / "new" / "folder" / "g.png"  # a folder that is not there yet: made, and said
+    made = CliRunner().invoke(cli, [*base[:-1], str(elsewhere), "--no-show"])
+    assert made.exit_code == 0 and elsewhere.is_file() and f"made the folder {elsewhere.parent}" in made.output
+    onto_file = CliRunner().invoke(cli, [*base[:-1], str(out / "g.png"), "--no-show"])  # grid.png is a file
+    assert onto_file.exit_code == 2 and "is a file, not a folder" in onto_file.output

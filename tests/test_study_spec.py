@@ -126,6 +126,29 @@ def test_missing_study_file_exits_2(tmp_path):
     assert result.exit_code == 2 and "no study file" in result.output
 
 
+def test_the_example_studies_go_into_the_wheel_and_a_missing_one_says_where(tmp_path, monkeypatch):
+    """pip installs studies/*.toml under <prefix>/share/diffdash/studies (pyproject's data-files); a user
+    without the repo who types the README's `studies/coursework.toml` is told where the example is."""
+    import sys
+
+    from diffdash.study import spec
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    root = STUDIES.parent
+    data_files = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
+    shipped = [f for globs in data_files.values() for pattern in globs for f in root.glob(pattern)]
+    assert sorted(shipped) == sorted(STUDIES.glob("*.toml")) and shipped
+    assert spec.EXAMPLES.parts[-3:] == ("share", "diffdash", "studies") and "share/diffdash/studies" in data_files
+    (tmp_path / "coursework.toml").write_text((STUDIES / "coursework.toml").read_text())
+    monkeypatch.setattr(spec, "EXAMPLES", tmp_path)  # as if installed from the wheel into this prefix
+    monkeypatch.chdir(tmp_path / "..")
+    result = CliRunner().invoke(cli, ["study", "status", "studies/coursework.toml"])
+    assert result.exit_code == 2 and f"installed as {tmp_path / 'coursework.toml'}" in result.output
+
+
 def test_only_unknown_and_bad_parallel_exit_2(tmp_path):
     base = ["study", "run", str(STUDIES / "coursework.toml"), "--runs-dir", str(tmp_path / "r")]
     result = CliRunner().invoke(cli, [*base, "--only", "ddpm-wide"])

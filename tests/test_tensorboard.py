@@ -122,8 +122,17 @@ def test_export_replaces_its_own_folder_and_refuses_anything_else(tmp_path):
     result = invoke(*args)
     assert result.exit_code == 2 and "other than TensorBoard event files" in result.output
     assert (tb / "small" / "notes.txt").read_text() == "mine"
-    result = invoke(*args, "--json")
-    assert result.exit_code == 2 and "leave out -o, --json and --steps" in result.output
+    for other in ("--json", "--csv"):  # a format flag beside --tensorboard was once silently ignored
+        result = invoke(*args, other)
+        assert result.exit_code == 2 and "leave out -o, --csv, --json and --steps" in result.output
+
+
+def test_an_empty_tensorboard_folder_is_refused_not_the_current_one(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for blank in ("", " "):
+        result = invoke("export", "small", "--runs-dir", str(RECORDED), "--tensorboard", blank)
+        assert result.exit_code == 2 and "--tensorboard" in result.output and "is empty" in result.output
+    assert list(tmp_path.iterdir()) == [], "nothing written into the current folder"
 
 
 def test_missing_tensorboard_is_a_clear_usage_error(tmp_path, monkeypatch, runs_dir):

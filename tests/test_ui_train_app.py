@@ -182,6 +182,25 @@ async def test_ctrl_c_stops_after_the_step_checkpoints_and_leaves(tmp_path, smal
     assert f"resume with diffdash resume {run.id}" in events_line.recent[0]
 
 
+async def test_the_request_notes_leave_the_event_line_once_answered(tmp_path, small_data, tiny_config):
+    """`s` and `c` say "grid requested…" / "checkpoint requested…"; once the grid and checkpoint come, the
+    line says so instead of still claiming they are on their way."""
+    run = RunDir.create(tmp_path, "asked")
+    config = tiny_config(epochs=1000, train_limit=256, val_limit=64, batch_size=32, sample_every="1000")
+    app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell())
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 1)
+        line = app.query_one(EventLine)
+        await pilot.press("s")
+        await pilot.press("c")
+        assert any(r.startswith("grid requested") for r in line.recent)
+        done = ("grid written", "checkpoint saved")
+        assert await wait_for(pilot, lambda: all(any(r.startswith(d) for r in line.recent) for d in done), timeout=60)
+        assert not [r for r in line.recent if "requested" in r], list(line.recent)
+        await pilot.press("ctrl+c")
+        assert await wait_for(pilot, lambda: not app.is_running, timeout=30)
+
+
 async def test_command_palette_offers_the_apps_own_commands(tmp_path, small_data, tiny_config):
     from textual.command import CommandPalette
 

@@ -60,6 +60,8 @@ def run_sampler(config: RunConfig, sampler: str | None, steps: int | None) -> tu
     sampler = sampler or config.sampler
     if sampler not in samplers_for(config.model):
         raise bad("sampler", f"unknown sampler {sampler!r}: choose one of {', '.join(samplers_for(config.model))}")
+    if steps is not None and steps > config.n_T:  # a strided sampler cannot take more steps than the run has
+        raise bad("steps", f"--steps must lie in 1..{config.n_T} (the run's n_T), got {steps}")
     return sampler, steps or config.sample_steps
 
 
@@ -103,17 +105,23 @@ def parse_epochs(text: str | None) -> list[int] | None:
     """'1,25,50' -> [1, 25, 50] (sorted, unique), or exit 2 naming the bad entry."""
     if text is None:
         return None
-    from diffdash.config import parse_int_list
 
-    try:
-        values = parse_int_list(text, what="epochs")
-    except ConfigError as exc:
-        message = (
-            str(exc)
-            .replace("channel counts like 16,32,32,16", "epochs like 1,25,50")
-            .replace("positive channel count (e.g. 16,32,32,16)", "positive epoch (e.g. 1,25,50)")
-        )
-        raise click.BadParameter(message, param_hint="--epochs") from None
+    def refuse(message: str) -> click.BadParameter:
+        return click.BadParameter(f"{message}: give epochs like 1,25,50", param_hint="--epochs")
+
+    if not text.strip():
+        raise refuse("epochs is empty")
+    values = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            raise refuse(f"epochs {text!r} has an empty entry")
+        try:
+            value = int(part)
+        except ValueError:
+            raise refuse(f"epochs entry {part!r} is not a whole number") from None
+        if value < 1:
+            raise refuse(f"epochs entry {value} is not a positive epoch")
+        values.append(value)
     return sorted(set(values))
 
 

@@ -84,8 +84,8 @@ def export_command(
     check_tensorboard(tensorboard)
     runs = find_runs(runs_dir, run_refs)
     if tensorboard is not None:
-        if output is not None or steps or fmt != "csv":
-            raise click.UsageError("--tensorboard writes event files: leave out -o, --json and --steps")
+        if output is not None or steps or as_csv or as_json:
+            raise click.UsageError("--tensorboard writes event files: leave out -o, --csv, --json and --steps")
         return export_tensorboard(runs, tensorboard)
     rows: list[dict] = []
     for run in runs:

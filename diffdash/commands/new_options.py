@@ -69,6 +69,12 @@ def training_options(f):
             help="CPU threads for training [default: all cores].",
         ),
         click.option(
+            "--compile",
+            is_flag=True,
+            help="torch.compile the network for training steps (compiled before the first step; needs a C++ "
+            "compiler on the CPU, Triton on CUDA).",
+        ),
+        click.option(
             "--sample-every",
             default="auto",
             show_default=True,
@@ -149,9 +155,24 @@ def build_config(**kw) -> RunConfig:
         kw["n_T"] = 20 if kw.get("model") == "cold" else 1000
     if kw.get("sampler") is None:
         kw["sampler"] = DEFAULT_SAMPLER.get(kw.get("model"), DEFAULT_SAMPLER["ddpm"])
+    if kw.get("compile"):
+        check_compile(kw.get("device", "auto"))
     try:
         kw["n_hidden"] = parse_int_list(kw["n_hidden"])
         kw["betas"] = parse_betas(kw["betas"])
         return RunConfig(**kw).validate()
     except ConfigError as exc:
         raise config_error(exc) from None
+
+
+def check_compile(device: str) -> None:
+    """--compile where torch.compile cannot work (no C++ compiler, no Triton, MPS): exit 2 before the run exists."""
+    from diffdash.devices import DeviceError, resolve_device
+    from diffdash.training.compiled import compile_problem
+
+    try:
+        problem = compile_problem(resolve_device(device))
+    except DeviceError:
+        return  # the device check that follows names the problem
+    if problem:
+        raise click.BadParameter(problem, param_hint="'--compile'")

@@ -122,7 +122,7 @@ def _cells(r) -> list[str]:
     return [
         str(r.index or ""),
         r.id,
-        (r.name if r.name and r.name != r.id else "") + (" *" if r.has_notes else ""),
+        (r.name or "") + (" *" if r.has_notes else ""),  # `new --name X` makes X the id too: shown in both
         r.model or "-",
         ",".join(map(str, r.n_hidden)) if r.n_hidden else "-",
         done,

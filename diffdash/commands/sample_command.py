@@ -88,6 +88,7 @@ def sample_command(
     if output is None:
         kind = f"{sampler}-{start}" if config.model == "cold" else sampler
         output = run.samples_dir / f"sample-{kind}-{steps}-seed{seed}-n{n}.png"
+    new_folder = missing_folder(output)
     taken = output if output.exists() and not force else None
     if taken is not None:
         output = fresh_path(output)  # never overwrite without --force, never refuse either
@@ -124,10 +125,25 @@ def sample_command(
     from diffdash.diffusion.samplers import passes
 
     click.echo(f"wrote {n} samples ({sampler}, {passes(config.model, sampler, steps, config.n_T)} steps) to {output}")
+    if new_folder is not None:
+        click.echo(f"(made the folder {output.parent}, which did not exist)")
     if taken is not None:
         click.echo(f"({taken.name} exists: wrote {output.name} beside it; --force overwrites)")
     if show is not False:
         show_grid(output, image_mode, force=show is True)
+
+
+def missing_folder(output: Path) -> Path | None:
+    """The outermost folder of `output` that does not exist yet (made after sampling, and said), or exit 2
+    before sampling when something on the way is a file."""
+    missing = None
+    for folder in output.parents:
+        if folder.is_dir():
+            return missing
+        if folder.exists():
+            raise bad("output", f"cannot write {output}: {folder} is a file, not a folder")
+        missing = folder
+    return missing
 
 
 def load_for_sampling(run, config, device: str):

@@ -12,10 +12,20 @@ from typing import Any
 
 import click
 
+
+class FolderPath(click.Path):
+    """A folder argument that refuses '' (which Path reads as the current folder, filling it unasked)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty: give a folder such as tb/", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 tensorboard_option = click.option(
     "--tensorboard",
     "tensorboard",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FolderPath(file_okay=False, path_type=Path),
     default=None,
     metavar="DIR",
     help="Also write TensorBoard event files to DIR/<run id> (view: tensorboard --logdir DIR).",

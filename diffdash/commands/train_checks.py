@@ -45,12 +45,12 @@ def check_memory(config: RunConfig) -> None:
         raise bad(exc.param, str(exc)) from None
 
 
-def create_run(root: Path, run_id: str, config: RunConfig) -> RunDir:
-    """The new run folder (made atomically, its lock held by this process), or exit 2."""
+def create_run(root: Path, run_id: str, config: RunConfig, state: str = "running") -> RunDir:
+    """The new run folder (made atomically, its lock held by this process unless only `created`), or exit 2."""
     from diffdash.fsutil import DiskFull
 
     try:
-        return RunDir.create(root, run_id, config=config.to_dict(), lock=True)
+        return RunDir.create(root, run_id, config=config.to_dict(), lock=state == "running", state=state)
     except FileExistsError:
         pid = RunDir(root / run_id).locked_by()
         if pid:

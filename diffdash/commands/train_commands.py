@@ -74,6 +74,11 @@ def warn_saturated_levels(config: RunConfig) -> None:
 @runs_dir_option
 @click.option("--study", default=None, help="Tag the run as a member of study NAME (`diffdash runs --study NAME`).")
 @click.option("--headless", is_flag=True, help="Plain progress lines instead of the dashboard.")
+@click.option(
+    "--prepare",
+    is_flag=True,
+    help="Only create the run folder (state 'created') and print the torchrun line for a cluster; train nothing.",
+)
 @progress_every_option
 @image_mode_option
 @tensorboard_option
@@ -81,6 +86,7 @@ def warn_saturated_levels(config: RunConfig) -> None:
 def new_command(
     runs_dir: Path | None,
     headless: bool,
+    prepare: bool,
     progress_every: float,
     image_mode: str,
     tensorboard: Path | None,
@@ -95,9 +101,11 @@ def new_command(
     diffdash new --epochs 1 --dataset mnist-small --headless
     """
     config = build_config(**kw)
+    if prepare:
+        sys.exit(prepare_run(config, runs_dir, nproc, tensorboard))
     starting_line(config)
     check_device(config)
-    check_workers(config, nproc)
+    check_workers(config, nproc, max_restarts)
     check_tensorboard(tensorboard)
     warn_saturated_levels(config)
     root = checked_runs_root(runs_dir)
@@ -111,10 +119,35 @@ def new_command(
     sys.exit(train(run, config, data=data, resume=False, listeners=listeners, **shown, **workers))
 
 
+def prepare_run(config: RunConfig, runs_dir: Path | None, nproc: int, tensorboard: Path | None) -> int:
+    """`new --prepare`: the run folder with its config and nothing trained, for workers started elsewhere.
+
+    The device, memory and data are not checked here: a login node is not the machine that trains."""
+    if tensorboard is not None:
+        raise bad("tensorboard", "--prepare trains nothing; give --tensorboard to `diffdash resume` instead")
+    root = checked_runs_root(runs_dir)
+    run = create_run(root, new_run_id(config.model, config.name), config, state="created")
+    click.echo(f"run {run.id} created in {root} (nothing trained yet)")
+    click.echo("start it on every node of the cluster (HOST:PORT a free port on one of them, for the rendezvous):")
+    click.echo(
+        f"  torchrun --nnodes NODES --nproc-per-node {nproc} --rdzv-backend c10d --rdzv-endpoint HOST:29400 \\\n"
+        f"      -m diffdash.worker {run.path.resolve()}"
+    )
+    more = (f" --nproc {nproc}" if nproc > 1 else "") + (f" --runs-dir {root}" if runs_dir is not None else "")
+    click.echo(f"or on this machine: diffdash resume {run.id}{more}")
+    return 0
+
+
 @click.command("resume")
 @click.argument("run_ref", metavar="RUN")
 @runs_dir_option
 @click.option("--epochs", type=int, default=None, help="Train to this many epochs in all (default: as before).")
+@click.option(
+    "--compile/--no-compile",
+    "compile_",
+    default=None,
+    help="torch.compile the network for training steps, or not (default: as before; one process only).",
+)
 @click.option("--headless", is_flag=True, help="Plain progress lines instead of the dashboard.")
 @progress_every_option
 @image_mode_option
@@ -124,6 +157,7 @@ def resume_command(
     run_ref: str,
     runs_dir: Path | None,
     epochs: int | None,
+    compile_: bool | None,
     headless: bool,
     progress_every: float,
     image_mode: str,
@@ -144,15 +178,48 @@ def resume_command(
         if epochs < 1:
             raise bad("epochs", f"epochs must be at least 1, got {epochs}")
         config.epochs = epochs
-    click.echo(f"resuming {run.id}")
+    if compile_ is not None and compile_ != config.compile:
+        if nproc > 1:  # the workers read the run's config.json, which says how it was trained so far
+            raise bad("compile", "--compile/--no-compile cannot change a run resumed with --nproc > 1")
+        if compile_:
+            from diffdash.commands.new_options import check_compile
+
+            check_compile(config.device)
+        config.compile = compile_
+    state = recorded_state(run)
+    if state == "finished" and trained_epochs(run) >= config.epochs:
+        from diffdash.store import remove_stale_temp_files
+
+        remove_stale_temp_files(run)  # what a killed write left (we hold the lock); nothing else is touched
+        done = trained_epochs(run)
+        click.echo(f"{run.id} is already finished ({done}/{done} epochs): nothing to do; more with --epochs N")
+        sys.exit(0)
+    fresh = state == "created"  # prepared by `new --prepare`: nothing to resume, it starts at epoch 0
+    click.echo(f"starting {run.id} (prepared, nothing trained yet)" if fresh else f"resuming {run.id}")
     starting_line(config)
     check_device(config)
-    check_workers(config, nproc)
+    check_workers(config, nproc, max_restarts)
     data = early_data(config, headless)
     listeners = training_listeners(tensorboard, run, say)
     shown = dict(headless=headless, image_mode=image_mode, progress_every=progress_every)
     workers = dict(nproc=nproc, max_restarts=max_restarts, epochs=epochs)
-    sys.exit(train(run, config, data=data, resume=True, listeners=listeners, **shown, **workers))
+    sys.exit(train(run, config, data=data, resume=not fresh, listeners=listeners, **shown, **workers))
+
+
+def recorded_state(run: RunDir) -> str | None:
+    try:
+        return run.read_status().get("state")
+    except (OSError, ValueError):
+        return None
+
+
+def trained_epochs(run: RunDir) -> int:
+    """Epochs the run's status says are done (0 when unknown, so such a run is resumed, never skipped)."""
+    try:
+        epoch = run.read_status().get("epoch")
+    except (OSError, ValueError):
+        return 0
+    return epoch if isinstance(epoch, int) and not isinstance(epoch, bool) else 0
 
 
 def train(

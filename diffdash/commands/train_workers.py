@@ -7,6 +7,8 @@ workers through the run folder's control file. The workers write the folder (ran
 
 from __future__ import annotations
 
+import re
+import shutil
 import signal
 import time
 from pathlib import Path
@@ -39,9 +41,16 @@ def workers_options(f):
     )(f)
 
 
-def check_workers(config: RunConfig, nproc: int) -> None:
-    """--device cuda with more workers than GPUs, or a backend without its hardware: exit 2 before anything runs."""
+def check_workers(config: RunConfig, nproc: int, max_restarts: int = 0) -> None:
+    """--device cuda with more workers than GPUs, a backend without its hardware, or restarts asked of a run that
+    trains in this process: exit 2 before anything runs."""
     if nproc == 1:
+        if max_restarts:
+            raise bad(
+                "max-restarts",
+                "restarts need --nproc 2 or more (torchrun's workers); a run trained in this "
+                "process that crashes is continued with `diffdash resume`",
+            )
         return
     from diffdash.distributed.world import DistributedError, check_request
 
@@ -145,4 +154,29 @@ def report_end(run: RunDir, state: str, returncode: int | None) -> int:
             f"continue with: diffdash resume {run.id}",
             err=True,
         )
+        reason = crash_reason(Path(run.path))
+        if reason:
+            click.echo(f"  {reason}", err=True)
     return 0 if state in ("finished", "stopped") else 1
+
+
+WORKER_ERROR = re.compile(r"^\[rank(\d+)\]: ([\w.]*(?:Error|Exception)\b.*)$")
+FULL_BELOW = 1 << 20  # bytes free: a checkpoint or a metrics line no longer fits
+
+
+def crash_reason(run_path: Path) -> str | None:
+    """Why the workers died, in one line: a full disk (their own messages could not be written, workers.log
+    sits on the same disk), else the last error a worker logged, rank 0's before a peer's (a peer's is
+    mostly "connection closed" after rank 0 died)."""
+    try:
+        if shutil.disk_usage(run_path).free < FULL_BELOW:
+            return f"the disk holding {run_path} is full: free some space, then resume"
+        with open(run_path / "workers.log", encoding="utf-8", errors="replace") as f:
+            errors = [m for m in map(WORKER_ERROR.match, f.read().splitlines()[-400:]) if m]
+    except OSError:
+        return None
+    if not errors:
+        return None
+    rank0 = [m for m in errors if m.group(1) == "0"]
+    last = (rank0 or errors)[-1]
+    return f"rank {last.group(1)}: {last.group(2)[:300]}"

@@ -49,12 +49,12 @@ def read_control(run_path: str | Path) -> ControlState:
         return ControlState()
     try:
         return ControlState(
-            stop=bool(data.get("stop")),
-            paused=bool(data.get("paused")),
+            stop=data.get("stop") is True,  # only the launcher's own true: "false" or 1 is damage, not a stop
+            paused=data.get("paused") is True,
             sample=int(data.get("sample", 0)),
             checkpoint=int(data.get("checkpoint", 0)),
         )
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: json reads 1e999 as inf
         return ControlState()
 
 

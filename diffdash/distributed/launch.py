@@ -24,6 +24,7 @@ from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 MONITOR_INTERVAL_S = 0.5
+LAUNCHER_ENV = "DIFFDASH_LAUNCHER_PID"  # the process holding the run's lock for its workers
 
 
 def torchrun_command(
@@ -90,7 +91,12 @@ def launch(
 ) -> subprocess.Popen:
     """Start torchrun; returns at once with the process. Its output (and the workers') goes to `log_path`
     (else this terminal). Call it from the main thread: the parent-death signal is tied to the thread."""
-    child_env = {**os.environ, **(env or {}), "OMP_NUM_THREADS": str(threads_per_worker)}
+    child_env = {
+        **os.environ,
+        **(env or {}),
+        "OMP_NUM_THREADS": str(threads_per_worker),
+        LAUNCHER_ENV: str(os.getpid()),
+    }
     child_env.setdefault("PYTHONUNBUFFERED", "1")
     out = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115 - handed to the child
     try:

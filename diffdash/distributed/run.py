@@ -39,6 +39,11 @@ def train_worker(run_path: Path, world: World, *, resume: bool, epochs: int | No
         return 2
     if config.device == "auto" and device == "cpu":
         config.device = "cpu"  # auto takes CUDA only with a GPU per worker
+    if world.main:
+        taken = claim(run)
+        if taken:
+            say(f"diffdash.worker: {taken}")
+            return 2
     join(world, backend, device)
     try:
         controls = WorkerControls(world, run.path, device, every=1 if device == "cpu" else 8)
@@ -53,3 +58,26 @@ def train_worker(run_path: Path, world: World, *, resume: bool, epochs: int | No
     finally:
         leave()
     return 0
+
+
+def claim(run) -> str | None:
+    """Rank 0 makes sure nobody else trains the run: its launcher (`diffdash new/resume --nproc`, named in
+    the environment) holds the run's lock for it; started any other way (torchrun by hand, a requeued cluster
+    job) rank 0 takes the lock itself. Returns why it may not train, else None."""
+    import os
+
+    from diffdash.distributed.launch import LAUNCHER_ENV
+    from diffdash.store import RunLocked
+
+    holder = run.locked_by()
+    if holder is not None and str(holder) == os.environ.get(LAUNCHER_ENV):
+        return None
+    if holder is not None:
+        return f"{run.id} is being trained by {'pid ' + str(holder) if holder > 0 else 'another process'}"
+    try:
+        run.hold_lock()
+    except RunLocked as exc:
+        return str(exc)
+    except OSError:
+        return None  # a folder where no lock can be made (read-only): the writes will say what is wrong
+    return None

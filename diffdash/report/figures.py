@@ -49,6 +49,14 @@ def _log_if_positive(ax, ys: list[float]) -> None:
         ax.tick_params(axis="y", which="minor", labelsize=7)
 
 
+def loss_label(config: dict[str, Any]) -> str:
+    """What the loss measures: DDPM predicts the noise; a cold run restores the digit (L1 by default, or L2)."""
+    if config.get("model") == "cold":
+        kind = "L2 (MSE)" if config.get("loss") == "l2" else "L1 (mean absolute error)"
+        return f"loss ({kind} of the restored digit)"
+    return "loss (MSE of predicted noise)"
+
+
 def loss_figure(r: ReportRun, path: Path) -> Path:
     """One run's training loss (every step, faint; smoothed; epoch means) and validation loss per epoch."""
     plt = require_matplotlib()
@@ -69,7 +77,7 @@ def loss_figure(r: ReportRun, path: Path) -> Path:
     all_y += ey + vy
     _log_if_positive(ax, all_y)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (MSE of predicted noise)")
+    ax.set_ylabel(loss_label(r.config))
     ax.set_title(f"{r.label}: training and validation loss")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper right", fontsize=8)

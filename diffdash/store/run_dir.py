@@ -21,7 +21,7 @@ from diffdash.fsutil import DISK_FULL_ERRNOS, DiskFull, atomic_write_json, new_f
 from diffdash.store.cleanup import NEW_PREFIX, remove_stale_new_folders
 from diffdash.store.lock import _HELD_LOCKS, TrainingLock, _same_file, pid_alive, process_identity
 
-STATES = ("running", "finished", "failed", "stopped", "crashed")
+STATES = ("created", "running", "finished", "failed", "stopped", "crashed")
 STALE_HEARTBEAT_S = 300.0
 RESUMED_LINE = b'{"event":"resumed"'
 
@@ -47,10 +47,18 @@ class RunDir(TrainingLock):
     last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.pt")
 
     @classmethod
-    def create(cls, root: str | Path, run_id: str, config: dict[str, Any] | None = None, lock: bool = False) -> RunDir:
+    def create(
+        cls,
+        root: str | Path,
+        run_id: str,
+        config: dict[str, Any] | None = None,
+        lock: bool = False,
+        state: str = "running",
+    ) -> RunDir:
         """Make the run folder atomically: built under a hidden temporary name (with its lock taken and
         its config and a running status written, when given), then renamed, so a kill at any moment
-        leaves either a complete run or nothing that is listed.
+        leaves either a complete run or nothing that is listed. `state="created"`: a run prepared for
+        workers started elsewhere (torchrun on a cluster), which no process trains yet.
         """
         root = Path(root)
         root.mkdir(parents=True, exist_ok=True)
@@ -69,7 +77,8 @@ class RunDir(TrainingLock):
             if config is not None:
                 os.close(os.open(staged.metrics_path, os.O_WRONLY | os.O_CREAT, new_file_mode()))
                 staged.write_config(config)
-                staged.write_status({"state": "running", **process_identity(), "started": time.time(), "error": None})
+                who = process_identity() if state == "running" else {"host": socket.gethostname()}
+                staged.write_status({"state": state, **who, "started": time.time(), "error": None})
             if path.exists():
                 raise FileExistsError(errno.EEXIST, "run exists", str(path))
             os.rename(tmp, path)  # onto a non-empty folder of that name this fails: nothing is overwritten

@@ -114,7 +114,8 @@ class StudyRunner:
 
     # ---------------------------------------------------------------- the loop
     def run(self) -> int:
-        """Run until every member is done, failed, or `stop()` was called; 0 when every member finished."""
+        """Run until every member is done, failed, or `stop()` was called; 0 when every member finished or
+        the study was stopped as asked (Ctrl-C, SIGTERM, the board's q or d) with none failed, else 1."""
         states = self.plan()
         self.running = True
         self.queue = [s for s in states if s.action in ("start", "resume", "restart")]
@@ -150,7 +151,7 @@ class StudyRunner:
             + (f", failed: {', '.join(self.failed)}" if self.failed else "")
             + "; run the same command again to continue"
         )
-        return 1
+        return 0 if self._stop.is_set() and not self.failed else 1  # stopped when asked: 0, as `new` does
 
     def stop(self, detach: bool = False) -> None:
         """Ask the loop to stop: its children checkpoint and stop (or, with `detach`, keep training on

@@ -22,6 +22,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 TOP_KEYS = ("study", "defaults", "runs", "grid", "report")
+EXAMPLES = Path(sys.prefix) / "share" / "diffdash" / "studies"  # where pip installs the repo's studies/*.toml
 STUDY_KEYS = ("name", "description")
 REPORT_KEYS = ("epochs",)
 # options of `new` a study sets itself
@@ -97,7 +98,9 @@ def load_study(path: str | Path) -> Study:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise StudyError("", f"no study file {path}") from None
+        shipped = EXAMPLES / path.name
+        hint = f" (the example of that name is installed as {shipped})" if shipped.is_file() else ""
+        raise StudyError("", f"no study file {path}{hint}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise StudyError("", f"cannot read {path}: {exc}") from None
     try:

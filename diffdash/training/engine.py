@@ -21,6 +21,7 @@ from diffdash.distributed.parallel import DataParallel
 from diffdash.distributed.world import World, threads_per_worker
 from diffdash.fsutil import is_disk_full
 from diffdash.store import RunDir
+from diffdash.training.compiled import compiled_parallel
 from diffdash.training.loop import Trainer
 from diffdash.training.losses import LOSS_READ_EVERY
 from diffdash.training.previews import Previews
@@ -87,14 +88,21 @@ class Engine:
             state.load_state_dict(load_checkpoint(self.run_dir.last_checkpoint, session.device))
         recorder.bind(state)
         previews = Previews(session, recorder, self.controls, state.clock.elapsed())
-        description = {**describe(session, state), **self.world_record()}
+        compiled = {}
+        if cfg.compile:
+            recorder.progress("compiling the network")
+            parallel, result = compiled_parallel(self.world, state.net, session, self.say)
+            state.clock.exclude(result.get("seconds", 0.0))  # setup, not training time
+            compiled = {"compile_result": result}
+        else:
+            parallel = DataParallel(self.world, state.net, session.device)
+        description = {**describe(session, state), **self.world_record(), **compiled}
         recorder.open(resume, description, epochs=cfg.epochs, steps_per_epoch=session.steps_per_epoch)
         previews.forward_strip()
         recorder.announce(resume, opening(session, state, resume))
         read_every = self.loss_read_every or (1 if session.device == "cpu" else LOSS_READ_EVERY)
         if self.world.distributed:
             read_every = 1  # every worker reads each step, so a non-finite loss stops them all at the same one
-        parallel = DataParallel(self.world, state.net, session.device)
         return Trainer(session, state, recorder, previews, self.controls, self.say, read_every, parallel)
 
     def world_record(self) -> dict[str, Any]:

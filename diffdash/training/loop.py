@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import torch
 
@@ -24,21 +23,7 @@ from diffdash.training.losses import NonFiniteLoss, StepLosses
 from diffdash.training.previews import Previews
 from diffdash.training.recorder import Recorder
 from diffdash.training.session import Session, validation_loss
-from diffdash.training.state import Position, TrainingState
-
-
-@dataclass
-class EpochTimer:
-    """The epoch in progress, in this session: its training seconds (previews and pauses left out) and images."""
-
-    started: float = field(default_factory=time.monotonic)
-    images: int = 0
-
-    def seconds(self) -> float:
-        return time.monotonic() - self.started
-
-    def exclude(self, seconds: float) -> None:
-        self.started += seconds
+from diffdash.training.state import EpochTimer, Position, TrainingState
 
 
 class Trainer:
@@ -86,12 +71,14 @@ class Trainer:
             if s.perm is None:
                 s.perm = torch.randperm(len(self.session.train_x), generator=s.gen, device=self.session.device)
                 s.batch, s.loss_sum, s.loss_count = 0, 0.0, 0
-            self.timer = EpochTimer()
+                s.epoch_train_s, s.epoch_images = 0.0, 0
+            self.timer = EpochTimer.carried(s.epoch_train_s, s.epoch_images)
             while s.batch < steps_per_epoch:
                 self.step(epoch)
                 if s.batch < steps_per_epoch and self.previews.clock.due_in_epoch(s.step, s.clock.elapsed()):
                     self.preview(epoch, mid_epoch=True)
             seconds = self.timer.seconds()
+            s.epoch_train_s, s.epoch_images = seconds, self.timer.images  # what a stop in validation saves
             train_loss = s.loss_sum / max(s.loss_count, 1)
             val_started = time.monotonic()
             val = validation_loss(self.session, s.net, self.recorder.progress, self.controls.should_stop)
@@ -189,4 +176,7 @@ class Trainer:
 
     def checkpoint(self) -> None:
         self.read_losses()  # the epoch's loss sum is complete in what is saved
+        s = self.state
+        if s.perm is not None and s.batch < self.session.steps_per_epoch:  # mid-epoch: its time so far
+            s.epoch_train_s, s.epoch_images = self.timer.seconds(), self.timer.images
         self.recorder.checkpoint()

@@ -21,6 +21,25 @@ from diffdash.models.cnn import use_fast_layout
 
 
 @dataclass
+class EpochTimer:
+    """The epoch in progress: its training seconds (previews and pauses left out) and images."""
+
+    started: float = field(default_factory=time.monotonic)
+    images: int = 0
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    def exclude(self, seconds: float) -> None:
+        self.started += seconds
+
+    @classmethod
+    def carried(cls, seconds: float, images: int) -> EpochTimer:
+        """An epoch resumed mid-way: its training seconds and images before the stop still count."""
+        return cls(started=time.monotonic() - seconds, images=images)
+
+
+@dataclass
 class SessionClock:
     """Training seconds: those of earlier sessions (from the checkpoint) plus this one's, pauses excluded."""
 
@@ -62,6 +81,7 @@ class TrainingState:
         self.batch = 0  # the next batch of the epoch in progress
         self.perm: torch.Tensor | None = None  # that epoch's order; None between epochs
         self.loss_sum, self.loss_count = 0.0, 0  # the epoch's training loss so far
+        self.epoch_train_s, self.epoch_images = 0.0, 0  # its training seconds and images before this session
         self.best_val: float | None = None
         self.best_epoch: int | None = None
         self.last_val: float | None = None
@@ -112,6 +132,8 @@ class TrainingState:
             "perm": self.perm.cpu() if self.perm is not None else None,
             "loss_sum": self.loss_sum,
             "loss_count": self.loss_count,
+            "epoch_train_s": self.epoch_train_s,
+            "epoch_images": self.epoch_images,
             "best_val": self.best_val,
             "best_epoch": self.best_epoch,
             "last_val": self.last_val,
@@ -120,7 +142,7 @@ class TrainingState:
 
     def load_state_dict(self, ck: dict[str, Any]) -> None:
         """Continue from a checkpoint; keys older versions did not write (ema, perm, best and last val,
-        epoch_end_due, time) default to what those versions meant."""
+        epoch_end_due, the epoch's earlier seconds and images, time) default to what those versions meant."""
         self.net.load_state_dict(ck["model"])
         self.opt.load_state_dict(ck["optimizer"])
         if self.ema is not None and ck.get("ema") is not None:
@@ -130,6 +152,7 @@ class TrainingState:
         self.batch = ck["batch"]
         self.perm = ck["perm"].to(self.device) if ck.get("perm") is not None else None
         self.loss_sum, self.loss_count = ck["loss_sum"], ck["loss_count"]
+        self.epoch_train_s, self.epoch_images = ck.get("epoch_train_s", 0.0), ck.get("epoch_images", 0)
         self.best_val, self.best_epoch, self.last_val = ck.get("best_val"), ck.get("best_epoch"), ck.get("last_val")
         self.epoch_end_due = ck.get("epoch_end_due")
         self.clock.before = ck.get("time", 0.0)

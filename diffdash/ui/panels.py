@@ -14,6 +14,7 @@ from diffdash.run_progress import fmt_duration
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 STATE_STYLE = {
+    "created": "bold blue",
     "running": "bold green",
     "paused": "bold yellow",
     "finished": "bold cyan",

@@ -233,9 +233,10 @@ class TrainApp(RunDashboard):
         self.stopping = True
         self.query_one(EventLine).push("stopping: finishing this step and writing a checkpoint…")
         self.release_engine()
-        # a timeout or a failed worker: quit anyway, the run's status says what happened
+        # a timeout or a failed worker: quit anyway, the run's status says what happened. Shielded: a timeout
+        # must not cancel the worker's task, or its end (and the run's final state) would never be seen
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.engine_worker.wait(), STOP_WAIT_S)
+            await asyncio.wait_for(asyncio.shield(self.engine_worker.wait()), STOP_WAIT_S)
         self.worker_ended()  # its StateChanged message comes after this handler: the state is needed now
         self.stopping = False
 

@@ -51,6 +51,15 @@ class WorkersApp(TrainApp):
         finally:
             mirror.close()
 
+    def read_system(self) -> None:
+        """CPU and memory of torchrun and its workers together; this launcher only follows the folder. No CUDA
+        figures: they would be this process's (none), and asking for them would put a CUDA context here."""
+        from diffdash.ui.widgets.system_line import SystemLine, system_figures
+
+        proc = self.proc
+        pid = proc.pid if proc is not None and proc.poll() is None else None
+        self.query_one(SystemLine).update_figures(system_figures(pid, tree=True))
+
 
 def run_workers_app(run: RunDir, config: RunConfig, *, start: Callable[[], subprocess.Popen], **kw: Any) -> str:
     """Train `run` on torchrun's workers inside the dashboard; returns the final state."""

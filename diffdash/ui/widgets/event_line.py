@@ -11,6 +11,9 @@ from diffdash.event_text import describe_event
 
 __all__ = ["EventLine", "describe_event"]
 
+# the request notes (pushed by the keys) that an event of this kind fulfils
+ANSWERS = {"sample": "grid requested", "checkpoint": "checkpoint requested"}
+
 
 class EventLine(Static):
     """Shows the last few events, newest first, separated by dots; keeps only `keep` of them."""
@@ -30,4 +33,7 @@ class EventLine(Static):
     def push_event(self, e: dict[str, Any], run_id: str = "") -> None:
         text = describe_event(e, run_id)
         if text:
+            answered = ANSWERS.get(e.get("event"))
+            if answered:  # "grid requested: drawing…" is no longer true once a grid came
+                self.recent = deque((r for r in self.recent if not r.startswith(answered)), maxlen=self.recent.maxlen)
             self.push(text)

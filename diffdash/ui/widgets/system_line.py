@@ -12,9 +12,10 @@ from diffdash.sysinfo import ProcessMeter, cuda_figures
 _METER = ProcessMeter()
 
 
-def system_figures(pid: int | None, cuda: bool = False) -> dict[str, Any]:
-    """The training process's figures (pid None: another host, nothing to read) and, in-process, CUDA's."""
-    out = _METER.read(pid)
+def system_figures(pid: int | None, cuda: bool = False, tree: bool = False) -> dict[str, Any]:
+    """The training process's figures (pid None: another host, nothing to read) and, in-process, CUDA's;
+    `tree`: `pid` and its descendants summed (torchrun and its workers)."""
+    out = _METER.read(pid, tree=tree)
     if cuda:
         out.update(cuda_figures())
     return out
@@ -31,6 +32,8 @@ def system_text(f: dict[str, Any]) -> Text:
     if "cpu_percent" in f:
         t.append(f"CPU {f['cpu_percent']:.0f}% of {f['cpus']}  ")
     t.append(f"mem {gb(f['rss_bytes'])}" if "rss_bytes" in f else "")
+    if "processes" in f:
+        t.append(f" in {f['processes']} processes")  # torchrun's agent and its workers
     if "gpu_mem_bytes" in f:
         t.append(f"  GPU {gb(f['gpu_mem_bytes'])}/{gb(f['gpu_total_bytes'])}")
         if "gpu_util_percent" in f:
