@@ -186,14 +186,18 @@ async def test_the_request_notes_leave_the_event_line_once_answered(tmp_path, sm
     """`s` and `c` say "grid requested…" / "checkpoint requested…"; once the grid and checkpoint come, the
     line says so instead of still claiming they are on their way."""
     run = RunDir.create(tmp_path, "asked")
-    config = tiny_config(epochs=1000, train_limit=256, val_limit=64, batch_size=32, sample_every="1000")
+    config = tiny_config(epochs=1000, train_limit=4096, val_limit=64, batch_size=32, sample_every="1000")
     app = TrainApp(run, config, data=small_data, image_mode="halfcell", image_cls=halfcell())
     async with app.run_test(size=(120, 36)) as pilot:
         assert await wait_for(pilot, lambda: app.view.last.get("step", 0) >= 1)
         line = app.query_one(EventLine)
+        await pilot.press("p")  # paused, the engine cannot answer before the notes are looked at
+        assert await wait_for(pilot, lambda: run.read_status().get("paused") is True, timeout=30)
         await pilot.press("s")
         await pilot.press("c")
         assert any(r.startswith("grid requested") for r in line.recent)
+        assert any(r.startswith("checkpoint requested") for r in line.recent)
+        await pilot.press("p")
         done = ("grid written", "checkpoint saved")
         assert await wait_for(pilot, lambda: all(any(r.startswith(d) for r in line.recent) for d in done), timeout=60)
         assert not [r for r in line.recent if "requested" in r], list(line.recent)
