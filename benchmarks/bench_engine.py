@@ -128,7 +128,10 @@ class StarterDDPM(nn.Module):
         return z_t
 
 
-def run_starter(root: Path, n_hidden, limit: int | None, val_limit: int | None, workers: int, out: Path) -> dict:
+def run_starter(
+    root: Path, n_hidden, limit: int | None, val_limit: int | None, workers: int, out: Path, device: str = "cpu"
+) -> dict:
+    """The starter notebook's epoch as it runs it; on a GPU with the notebook's `.to(device)` moves."""
     from torch.utils.data import DataLoader, Subset
     from torchvision import transforms
     from torchvision.datasets import MNIST
@@ -144,26 +147,31 @@ def run_starter(root: Path, n_hidden, limit: int | None, val_limit: int | None, 
         test = Subset(test, range(min(val_limit, len(test))))
     loader = DataLoader(train, batch_size=128, shuffle=True, num_workers=workers, drop_last=True)
     test_loader = DataLoader(test, batch_size=128, shuffle=False, num_workers=workers)
-    ddpm = StarterDDPM(StarterCNN(n_hidden=n_hidden))
+    net = StarterCNN(n_hidden=n_hidden)
+    net.frequencies = net.frequencies.to(device)  # a plain attribute in the notebook: .to() would not move it
+    ddpm = StarterDDPM(net).to(device)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     optim = torch.optim.Adam(ddpm.parameters(), lr=2e-4)
     t0 = time.perf_counter()
     ddpm.train()
     images, losses = 0, []
     for x, _ in loader:
+        x = x.to(device)
         optim.zero_grad()
         loss = ddpm(x)
         loss.backward()
         losses.append(loss.item())
         optim.step()
         images += len(x)
+    sync()
     t1 = time.perf_counter()
     ddpm.eval()
     with torch.no_grad():
-        test_losses = [ddpm(x).item() for x, _ in test_loader]
+        test_losses = [ddpm(x.to(device)).item() for x, _ in test_loader]
     t2 = time.perf_counter()
     with torch.no_grad():
-        xh = ddpm.sample(16, (1, 28, 28), "cpu")
-        save_image(make_grid(xh, nrow=4), out / "starter_grid.png")
+        xh = ddpm.sample(16, (1, 28, 28), device)
+        save_image(make_grid(xh.cpu(), nrow=4), out / "starter_grid.png")
     t3 = time.perf_counter()
     assert all(math.isfinite(v) for v in losses + test_losses)
     return {"train": t1 - t0, "val": t2 - t1, "grid": t3 - t2, "total": t3 - t0, "images": images, "notes": ""}

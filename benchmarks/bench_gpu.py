@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -26,52 +25,9 @@ import time
 from pathlib import Path
 
 import torch
-from bench_engine import IDX, SHARED_MNIST, StarterCNN, StarterDDPM, run_starter, starter_folder
+from bench_engine import IDX, SHARED_MNIST, run_starter, starter_folder
 
 STARTER_HIDDEN = (16, 32, 32, 16)
-
-
-def run_starter_on(device: str, root: Path, limit: int | None, val_limit: int | None, workers: int, out: Path):
-    """bench_engine's starter loop on the CPU; on a GPU the same loop with the notebook's `.to(device)` moves."""
-    if device == "cpu":
-        return run_starter(root, STARTER_HIDDEN, limit, val_limit, workers, out)
-    from torch.utils.data import DataLoader, Subset
-    from torchvision import transforms
-    from torchvision.datasets import MNIST
-
-    torch.manual_seed(0)
-    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (1.0))])
-    train = MNIST(str(root), train=True, download=False, transform=tf)
-    test = MNIST(str(root), train=False, download=False, transform=tf)
-    train = Subset(train, range(min(limit, len(train)))) if limit else train
-    test = Subset(test, range(min(val_limit, len(test)))) if val_limit else test
-    loader = DataLoader(train, batch_size=128, shuffle=True, num_workers=workers, drop_last=True)
-    test_loader = DataLoader(test, batch_size=128, shuffle=False, num_workers=workers)
-    net = StarterCNN(n_hidden=STARTER_HIDDEN)
-    net.frequencies = net.frequencies.to(device)  # a plain attribute in the notebook: .to() would not move it
-    ddpm = StarterDDPM(net).to(device)
-    optim = torch.optim.Adam(ddpm.parameters(), lr=2e-4)
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    t0 = time.perf_counter()
-    images = 0
-    for x, _ in loader:
-        x = x.to(device)
-        optim.zero_grad()
-        loss = ddpm(x)
-        loss.backward()
-        loss.item()
-        optim.step()
-        images += len(x)
-    sync()
-    t1 = time.perf_counter()
-    with torch.no_grad():
-        test_losses = [ddpm(x.to(device)).item() for x, _ in test_loader]
-    t2 = time.perf_counter()
-    with torch.no_grad():
-        grid = ddpm.sample(16, (1, 28, 28), device).cpu()
-    t3 = time.perf_counter()
-    assert all(math.isfinite(v) for v in test_losses) and torch.isfinite(grid).all()
-    return {"train": t1 - t0, "val": t2 - t1, "grid": t3 - t2, "total": t3 - t0, "images": images, "notes": ""}
 
 
 def run_diffdash(args, out: Path, precision: str, compiled: bool, nproc: int) -> dict:
@@ -145,7 +101,7 @@ def main() -> None:
         tmp = Path(tmp)
         if not args.skip_starter:
             root = starter_folder(args.data_dir, tmp / "starter-data")
-            starter = run_starter_on(args.device, root, args.limit, args.val_limit, args.workers, tmp)
+            starter = run_starter(root, STARTER_HIDDEN, args.limit, args.val_limit, args.workers, tmp, args.device)
             rows["starter notebook loop"] = {**starter, "compile": None, "notes": "fp32, 1000-step ancestral grid"}
         for nproc in nprocs:
             for precision in args.precisions.split(","):
