@@ -1,20 +1,24 @@
 """Memory estimates made before anything is allocated, so a configuration that cannot fit is refused with
 a message instead of a 20 GB allocation, an OOM kill or a traceback.
 
-The starter CNN keeps every block's activations at full 28x28 resolution, so its memory is dominated by
-batch x (sum of channels) x 784 floats, kept several times over for the backward pass. The figures are
+The figures come from the network itself, built on torch's `meta` device (shapes only, no memory): its
+parameter count, and the floats every layer outputs for one image, which training keeps for the backward pass
+(and their gradients). Any network in the registry (diffdash/models) is measured the same way. The figures are
 rough on purpose (within a factor of ~2); the limit they are checked against is the memory free now.
-Torch-free: the numbers come from the architecture's formula, not from building it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from diffdash.config import RunConfig
 
 PIXELS = 28 * 28
 FLOAT = 4
-TRAIN_ACTIVATION_COPIES = 5  # conv out, norm out, GELU out, their grads, the time embedding sum
-SAMPLE_ACTIVATION_COPIES = 3
+TRAIN_ACTIVATION_COPIES = 2  # every layer's output, kept for the backward pass, and its gradient
+SAMPLE_ACTIVATION_COPIES = 1  # no graph: about one layer's output alive at a time, counted whole to be safe
 OPTIMIZER_COPIES = 4  # weights, grads, Adam's two moments
 HEADROOM = 0.8  # use at most this share of the free memory
 
@@ -27,31 +31,71 @@ class MemoryBudgetError(ValueError):
         self.param = param
 
 
-def parameter_count(n_hidden: Sequence[int], norm: str = "chw", time_embeddings: int = 16) -> int:
-    """CNN(n_hidden)'s parameter count, by formula (diffdash.models.cnn)."""
-    total, last = 0, 1
-    for ch in n_hidden:
-        total += last * ch * 49 + ch  # 7x7 conv
-        total += 2 * (ch * PIXELS if norm == "chw" else PIXELS)  # LayerNorm weight and bias
-        last = ch
-    total += last * 9 + 1  # 3x3 conv back to one channel
-    total += (2 * time_embeddings) * 128 + 128 + 2 * (128 * 128 + 128) + 128 * n_hidden[0] + n_hidden[0]
-    return total
+class NetworkSize(NamedTuple):
+    parameters: int
+    activations: int  # floats the network's layers output for one image
 
 
-def training_bytes(
-    n_hidden: Sequence[int], batch_size: int, n_images: int, norm: str = "chw", ema: bool = False
-) -> int:
-    params = parameter_count(n_hidden, norm) * FLOAT * (OPTIMIZER_COPIES + (1 if ema else 0))
-    activations = batch_size * sum(n_hidden) * PIXELS * FLOAT * TRAIN_ACTIVATION_COPIES
+def network_size(config: RunConfig) -> NetworkSize:
+    """The run's network measured on the meta device: nothing is allocated and no RNG is touched."""
+    options = tuple((o.name, _frozen(getattr(config, o.name))) for o in _network_options(config))
+    return _measure(getattr(config, "net", "cnn"), options)
+
+
+def _network_options(config: RunConfig) -> list:
+    from diffdash.options.table import OPTIONS
+
+    return [o for o in OPTIONS if o.network and o.applies(config)]
+
+
+def _frozen(value):
+    return tuple(value) if isinstance(value, list) else value
+
+
+@lru_cache(maxsize=16)
+def _measure(net: str, options: tuple) -> NetworkSize:
+    import torch
+
+    from diffdash.models import network_class
+
+    config = type("NetworkOptions", (), {name: list(v) if isinstance(v, tuple) else v for name, v in options})
+    with torch.device("meta"):
+        module = network_class(net).from_config(config)
+        outputs = []
+        hooks = [
+            m.register_forward_hook(lambda _m, _i, out: outputs.append(out.numel()))
+            for m in module.modules()
+            if not list(m.children())
+        ]
+        module(torch.zeros(1, 1, 28, 28), torch.zeros(1))
+    for hook in hooks:
+        hook.remove()
+    return NetworkSize(sum(p.numel() for p in module.parameters()), sum(outputs))
+
+
+def parameter_count(config: RunConfig) -> int:
+    """The run's network's parameter count, from the network itself (diffdash.models)."""
+    return network_size(config).parameters
+
+
+def training_bytes(config: RunConfig, batch_size: int, n_images: int) -> int:
+    size = network_size(config)
+    params = size.parameters * FLOAT * (OPTIMIZER_COPIES + (1 if config.ema is not None else 0))
+    activations = batch_size * size.activations * FLOAT * TRAIN_ACTIVATION_COPIES
     return params + activations + n_images * PIXELS * FLOAT
 
 
-def sampling_bytes(n_hidden: Sequence[int], batch: int, n: int, norm: str = "chw") -> int:
+def sampling_bytes(config: RunConfig, batch: int, n: int) -> int:
     """A sampling pass over `batch` images at a time, keeping all `n` results."""
-    params = parameter_count(n_hidden, norm) * FLOAT
-    activations = batch * sum(n_hidden) * PIXELS * FLOAT * SAMPLE_ACTIVATION_COPIES
-    return params + activations + n * PIXELS * FLOAT
+    size = network_size(config)
+    return size.parameters * FLOAT + batch * size.activations * FLOAT * SAMPLE_ACTIVATION_COPIES + n * PIXELS * FLOAT
+
+
+def describe_network(config: RunConfig) -> str:
+    """'cnn 16,32,32,16' or 'unet 32,64,128': the network and its widths, for messages that say what to shrink."""
+    widths = next((getattr(config, o.name) for o in _network_options(config) if o.type == "list[int]"), None)
+    net = getattr(config, "net", "cnn")
+    return f"{net} {','.join(map(str, widths))}" if widths else net
 
 
 def free_bytes(device: str) -> int | None:
@@ -84,3 +128,23 @@ def check_fits(needed: int, device: str, param: str, what: str, advice: str, fre
         raise MemoryBudgetError(
             param, f"{what} needs about {gb(needed)} of memory but {device} has {gb(free)} free: {advice}"
         )
+
+
+TORCH_PROCESS_BYTES = 500_000_000  # one worker process with torch imported, before any tensor (measured ~0.47 GB)
+
+
+def workers_problem(nproc: int, per_worker: int, cores: int, free: int | None, device: str = "cpu") -> str | None:
+    """Why `nproc` worker processes cannot run here, or None: each needs a core of its own (more would only
+    take turns, slower than fewer), and together their memory (`per_worker` bytes each plus torch's own
+    baseline) must fit in the usable share of the memory free now."""
+    if nproc > cores:
+        return f"--nproc {nproc} needs a CPU core per worker and this machine has {cores}: use --nproc {cores} or fewer"
+    each = per_worker + TORCH_PROCESS_BYTES
+    if free is not None and nproc * each > free * HEADROOM:
+        most = int(free * HEADROOM // each)
+        advice = f"use --nproc {most} or fewer" if most >= 1 else "free some memory or use a smaller configuration"
+        return (
+            f"--nproc {nproc} needs about {gb(nproc * each)} of memory ({gb(each)} per worker, torch included) "
+            f"but {device} has {gb(free)} free: {advice}"
+        )
+    return None

@@ -25,9 +25,13 @@ COMMAND_MODULES = [
 ]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    invoke_without_command=True,
+)
 @click.version_option(__version__, prog_name="diffdash")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """diffdash: train, watch and compare diffusion models on MNIST, in the terminal.
 
     \b
@@ -36,6 +40,8 @@ def cli() -> None:
       diffdash runs                      list runs
       diffdash resume latest             continue the newest run
     """
+    if ctx.invoked_subcommand is None:  # bare `diffdash`: the help, and success (asking is not an error)
+        click.echo(ctx.get_help())
 
 
 for _name in COMMAND_MODULES:

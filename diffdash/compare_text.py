@@ -17,15 +17,17 @@ from diffdash.comparison import (
     val_set_warning,
 )
 from diffdash.history import read_history
+from diffdash.run_kinds import loss_kind, loss_kinds_warning
 from diffdash.store import RunDir
 from diffdash.tags import read_tags
 
 
 def compare_text(runs: list[RunDir]) -> str:
-    """`compare --plain`: the summary table, the validation-set warning and the config diff, as text."""
+    """`compare --plain`: the summary table (with each run's loss kind), the warnings (losses of different kinds,
+    different validation sets) and the config diff, as text."""
     configs = [read_config_safe(r) for r in runs]
     labels = [run_label(r, c) for r, c in zip(runs, configs, strict=True)]
-    table = [["run", "status", "best val @ep", "final val", "epochs", "s/epoch", "img/s", "FID @ep", "params",
+    table = [["run", "status", "loss", "best val @ep", "final val", "epochs", "s/epoch", "img/s", "FID @ep", "params",
               "val on", "tags"]]  # fmt: skip
     for run, config, label in zip(runs, configs, labels, strict=True):
         s = summary_row(run, read_history(run), read_status_safe(run))
@@ -33,6 +35,7 @@ def compare_text(runs: list[RunDir]) -> str:
         table.append([
             label,
             s["status"],
+            loss_kind(config),
             f"{s['best_val']:.5f} @{s['best_epoch']}" if s["best_val"] is not None else "-",
             f"{s['final_val']:.5f}" if s["final_val"] is not None else "-",
             f"{s['epochs']}/{s['epochs_total'] or '?'}",
@@ -44,9 +47,9 @@ def compare_text(runs: list[RunDir]) -> str:
             " ".join(read_tags(run)) or "-",
         ])  # fmt: skip
     lines = align(table)
-    warning = val_set_warning(labels, configs)
-    if warning:
-        lines += ["", "warning: " + warning]
+    warnings = [w for w in (loss_kinds_warning(labels, configs), val_set_warning(labels, configs)) if w]
+    if warnings:
+        lines += ["", *("warning: " + w for w in warnings)]
     rows = config_diff(configs)
     lines.append("")
     if rows:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from diffdash.history import History, read_history
+from diffdash.run_kinds import NOT_APPLICABLE, key_applies
 from diffdash.store import RunDir
 
 # Distinct on dark and light backgrounds (matplotlib's tab10, reordered so the first ones differ most).
@@ -85,7 +86,8 @@ def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def config_diff(configs: list[dict[str, Any]], *, include_name: bool = False) -> list[tuple[str, list[Any]]]:
-    """Only the keys whose values differ between the configs (a missing key counts as a difference).
+    """Only the keys whose values differ between the configs (a missing key counts as a difference), each
+    shown for the runs whose model reads it ("n/a" for the others: no `schedule` for a cold run).
 
     The parameter count is a key of config.json, so it shows whenever the architectures differ.
     """
@@ -97,7 +99,11 @@ def config_diff(configs: list[dict[str, Any]], *, include_name: bool = False) ->
     for key in keys:
         if key == "name" and not include_name:
             continue
-        values = [f.get(key, _MISSING) for f in flat]
+        # a key only counts for the runs whose model reads it (no mask_std for a blur run): n/a for the others
+        values = [f.get(key, _MISSING) if key_applies(key, c) else NOT_APPLICABLE for f, c in zip(flat, configs,
+                  strict=True)]  # fmt: skip
+        if all(v == NOT_APPLICABLE for v in values):
+            continue
         if any(v != values[0] for v in values[1:]):
             out.append((key, [None if v is _MISSING else v for v in values]))
     return sorted(out, key=lambda kv: kv[0].split(".")[0] in LATE_KEYS or kv[0] in LATE_DATA_KEYS)
@@ -193,14 +199,15 @@ def epoch_rows(run: RunDir, label: str | None = None) -> list[dict[str, Any]]:
     rows = []
     for e in h.epochs:
         row = {key: e.get(key) for key in EPOCH_COLUMNS}
-        row["run"] = label
+        row["run"], row["time"] = label, e.get("train_time")  # training seconds: validation and previews left out
         row["fid"] = h.fid_at(e.get("epoch", 0))
         rows.append(row)
     return rows
 
 
 def summary_row(run: RunDir, h: History, status: dict[str, Any]) -> dict[str, Any]:
-    """The compare/report summary: best val @ epoch, final val, epochs, s/epoch, images/s, FID, status."""
+    """The compare/report summary: best val @ epoch, final val, epochs, s/epoch, images/s and training seconds
+    (the run's, from `time_spent`: the figures every view gives), FID, status."""
     best = h.best_val
     finals = [v for v in h.val_loss if v is not None]
     fids = [(e.get("fid"), e.get("epoch")) for e in h.evals if isinstance(e.get("fid"), (int, float))]
@@ -211,7 +218,8 @@ def summary_row(run: RunDir, h: History, status: dict[str, Any]) -> dict[str, An
         "epochs": h.epoch[-1] if h.epoch else 0,
         "epochs_total": status.get("epochs") or (h.start or {}).get("epochs"),
         "seconds_per_epoch": _mean(h.epoch_seconds),
-        "images_per_s": _mean(h.images_per_s),
+        "images_per_s": h.time.images_per_s,
+        "train_seconds": h.time.train if h.time.clock is not None else None,
         "fid": fids[-1][0] if fids else None,
         "fid_epoch": fids[-1][1] if fids else None,
         "best_fid": min(fids)[0] if fids else None,

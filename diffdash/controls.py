@@ -21,6 +21,10 @@ class Controls:
     def should_stop(self) -> bool:
         return self.stop.is_set()
 
+    def request_stop(self) -> None:
+        """A stop the engine asks of itself (--max-time spent): acted on at the next `sync`, as a user's is."""
+        self.stop.set()
+
     def sync(self, force: bool = False) -> None:
         """Where several workers train one run, they agree on the requests here (at each step and while
         paused), so that all act at the same step; one process has nobody to agree with."""

@@ -15,8 +15,8 @@ import numpy as np
 
 from diffdash.digits import BUNDLED_DIR, DATA_HIGH, DATA_LOW, to_tensor  # noqa: F401 - re-exported
 from diffdash.idx import IdxError, read_idx
+from diffdash.options.run_options import DATASETS  # noqa: F401 - declared with the --dataset option
 
-DATASETS = ("mnist", "mnist-small")
 FILES = {
     "train_images": "train-images-idx3-ubyte",
     "train_labels": "train-labels-idx1-ubyte",

@@ -32,6 +32,9 @@ def describe_event(e: dict[str, Any], run_id: str = "") -> str | None:
         return f"eval: FID {format_loss(e.get('fid'), 2)} at epoch {epoch}"
     if kind == "finished":
         return f"[green]run finished[/] at epoch {epoch}"
+    if kind == "stopped" and e.get("reason") == "max-time":
+        more = f"diffdash resume {run_id or 'RUN'} --max-time LONGER"
+        return f"[yellow]run stopped[/] at step {e.get('step')}: its --max-time is spent; more with {more}"
     if kind == "stopped":
         return f"[yellow]run stopped[/] at step {e.get('step')}: resume with diffdash resume {run_id or 'RUN'}"
     if kind == "failed":

@@ -22,7 +22,7 @@ class Placed(TypedDict, total=False):
     epoch: int  # the epoch under way, or just ended (1-based)
     step: int  # optimiser steps taken so far
     images: int  # training images seen so far
-    time: float  # training seconds so far, summed across resumes (pauses excluded)
+    time: float  # the run's clock, summed across resumes (pauses excluded; validation and previews in: time_spent)
 
 
 class StartEvent(Placed, total=False):
@@ -51,6 +51,8 @@ class StepEvent(Placed, total=False):
 
     event: Literal["step"]
     loss: float  # the training loss of this step's batch
+    lr: float  # the learning rate the step used (left out by runs recorded before it was logged)
+    grad_norm: float  # total L2 norm of the gradients before the optimiser step (after the workers' all-reduce)
 
 
 class EpochEvent(Placed, total=False):
@@ -112,6 +114,7 @@ class StoppedEvent(Placed, total=False):
 
     event: Literal["stopped"]
     error: str | None
+    reason: str  # "max-time": the run's --max-time of training was spent (absent: a user's stop)
 
 
 class FailedEvent(Placed, total=False):
@@ -129,9 +132,22 @@ class ProgressEvent(Placed, total=False):
     total: int | None
 
 
+class SystemEvent(Placed, total=False):
+    """The training process's resources, sampled every few seconds (a history, not only the latest reading).
+    With several workers: the node's launcher and its workers together (`processes`)."""
+
+    event: Literal["system"]
+    cpu_percent: float  # CPU time over wall time since the previous sample; 100 = one core
+    rss_bytes: int  # resident memory
+    cpus: int  # cores of the machine
+    processes: int  # processes summed, with several workers
+    gpu_mem_bytes: int  # CUDA memory this process holds (reserved by PyTorch's allocator), on CUDA only
+    gpu_total_bytes: int
+
+
 Event = (
     StartEvent | ResumedEvent | StepEvent | EpochEvent | SampleEvent | CheckpointEvent | EvalEvent
-    | FinishedEvent | StoppedEvent | FailedEvent | ProgressEvent
+    | FinishedEvent | StoppedEvent | FailedEvent | ProgressEvent | SystemEvent
 )  # fmt: skip
 KINDS: dict[str, type] = {get_args(get_type_hints(t)["event"])[0]: t for t in get_args(Event)}
 END_KINDS = ("finished", "stopped", "failed")

@@ -19,11 +19,12 @@ STATE_COLOURS = {
     "failed": "red",
     "stopped": "yellow",
     "crashed": "magenta",
+    "pruned": "yellow",
 }
 
 
 def format_seconds(s: float | None, missing: str = "-") -> str:
-    """A duration for tables: 42s, 3m05s, 2h07m; `missing` when unknown."""
+    """A duration for tables: 42s, 3m05s, 2h07m; `missing` when unknown (`format_clock` for progress lines)."""
     if s is None:
         return missing
     s = int(round(s))
@@ -32,6 +33,21 @@ def format_seconds(s: float | None, missing: str = "-") -> str:
     if s < 3600:
         return f"{s // 60}m{s % 60:02d}s"
     return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def format_clock(seconds: float | None) -> str:
+    """A duration on a clock, for progress lines and panels: 04:05, 1:02:03; "--:--" when unknown."""
+    if seconds is None:
+        return "--:--"
+    seconds = int(round(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def plural(n: int, word: str) -> str:
+    """ "1 epoch", "2,000 steps"."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
 def format_loss(v: float | None, digits: int = 5) -> str:

@@ -16,12 +16,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from diffdash.formats import format_loss
-from diffdash.run_progress import RunProgress, fmt_duration
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
+from diffdash.formats import format_clock, format_loss, plural
+from diffdash.run_progress import RunProgress
 
 
 class HeadlessPrinter:
@@ -63,7 +59,7 @@ class HeadlessPrinter:
     def tick(self, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
-            if now - self._last_line >= self.every_s:
+            if now - self._last_line >= self.every_s and not self._closed.is_set():
                 self.print(self.progress_line(now), now)
 
     def progress_line(self, now: float) -> str:
@@ -81,8 +77,8 @@ class HeadlessPrinter:
                 parts.append(f"loss {f['loss']:.4f}")
         if f["images_per_s"]:
             parts.append(f"{f['images_per_s']:,.0f} img/s")
-        parts.append(f"elapsed {fmt_duration(f['elapsed'])}")
-        parts.append(f"ETA {fmt_duration(f['eta'])}")
+        parts.append(f"elapsed {format_clock(f['elapsed'])}")
+        parts.append(f"ETA {format_clock(f['eta'])}")
         return "  " + " · ".join(parts)
 
     def print(self, text: str, now: float | None = None) -> None:
@@ -121,10 +117,22 @@ class HeadlessPrinter:
     def __call__(self, e: dict[str, Any]) -> None:
         with self._lock:
             now = time.monotonic()
+            if e.get("event") == "resumed" and self.run_dir is not None:
+                self._seed_time()
             self.meter.apply(e, now)
             self._print_event(e)
             if now - self._last_line >= self.every_s:
                 self.print(self.progress_line(now), now)
+
+    def _seed_time(self) -> None:
+        """A resumed run: the training seconds of the sessions before this one, from its folder (the resume
+        marker then puts them back to the checkpoint's), so the summary covers the whole run."""
+        try:
+            events = self.run_dir.read_events()[0]
+        except (OSError, ValueError):
+            return
+        for e in events:
+            self.meter.time.apply(e)
 
     def _print_event(self, e: dict[str, Any]) -> None:
         kind = e["event"]
@@ -169,6 +177,7 @@ class HeadlessPrinter:
             self.print(f"[{colour}]{kind}[/] at epoch {e['epoch']}, step {e['step']:,}{extra}")
             for line in self.summary(e):
                 self.print(line)
+            self._closed.set()  # the run is over: no progress line after its summary (torchrun may take a while)
 
     def close_bar(self) -> None:
         if self.progress is not None:
@@ -178,11 +187,12 @@ class HeadlessPrinter:
     def summary(self, e: dict[str, Any]) -> list[str]:
         """The closing lines: where the time went, the losses, and where the results are."""
         m = self.meter
-        spent, rate = m.spent, m.images_per_s()
+        spent, rate = m.spent, m.time.images_per_s
         lines = [
-            f"  time {fmt_duration(e.get('time'))}: training {fmt_duration(spent['train'])}"
+            f"  time {format_clock(e.get('time'))}: training {format_clock(spent['train'])}"
             + (f" ({rate:,.0f} img/s)" if rate else "")
-            + f", validation {fmt_duration(spent['val'])}, previews {fmt_duration(spent['preview'])}"
+            + f", validation {format_clock(spent['val'])}, previews {format_clock(spent['preview'])}"
+            + (f", evaluation {format_clock(spent['eval'])}" if spent["eval"] else "")
         ]
         if self.best is not None:
             lines.append(

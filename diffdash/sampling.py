@@ -1,38 +1,32 @@
-"""Draw samples from a run's checkpoint (used by `diffdash sample` and by evaluation)."""
+"""A trained network from a run's checkpoint: the one loader `sample`, `eval`, `resume`'s check and the
+benchmarks use (built from the run's config, the weights checked to fit, in eval mode)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from diffdash.checkpoint import load_checkpoint
+from diffdash.checkpoint import load_checkpoint, load_weights_into
 from diffdash.config import RunConfig
 from diffdash.diffusion import build_process
 from diffdash.models import build_network
 from diffdash.store import RunDir
 
+if TYPE_CHECKING:
+    from torch import nn
+
+
+def trained_network(config: RunConfig, weights: Any, path: str | Path, device: str = "cpu") -> nn.Module:
+    """The run's network with `weights` (a checkpoint's "model" or EMA weights, read from `path`), in eval mode;
+    `CheckpointError` naming `path` when they do not fit the network the config describes."""
+    net = build_network(config).to(device)
+    load_weights_into(net, weights, path)
+    return net.eval()
+
 
 def load_trained(run: RunDir, device: str = "cpu", checkpoint: str | Path | None = None):
     """The run's network with its checkpoint's weights, its process and its config."""
     config = RunConfig.from_dict(run.read_config())
-    ck = load_checkpoint(checkpoint or run.last_checkpoint, device)
-    net = build_network(config).to(device)
-    net.load_state_dict(ck["model"])
-    net.eval()
+    path = checkpoint or run.last_checkpoint
+    net = trained_network(config, load_checkpoint(path, device)["model"], path, device)
     return net, build_process(config, device), config
-
-
-def sample_run(
-    run: RunDir,
-    n: int,
-    sampler: str,
-    steps: int | None,
-    seed: int,
-    device: str = "cpu",
-    checkpoint: str | Path | None = None,
-) -> torch.Tensor:
-    net, process, _ = load_trained(run, device, checkpoint)
-    if sampler not in process.samplers:
-        raise ValueError(f"unknown sampler {sampler!r}: choose one of {', '.join(process.samplers)}")
-    return process.sample(net, n, sampler=sampler, steps=steps, seed=seed)

@@ -16,6 +16,8 @@ from typing import Any
 
 from diffdash.config_file import config_problem
 from diffdash.events import END_KINDS
+from diffdash.models import network_text
+from diffdash.run_kinds import loss_kind
 from diffdash.store import RunDir, list_run_dirs, read_notes, sorted_runs
 from diffdash.tags import read_tags
 
@@ -31,6 +33,8 @@ class RunSummary:
     name: str | None = None
     model: str | None = None
     n_hidden: list[int] | None = None
+    loss_kind: str | None = None  # what its losses measure: "MSE(ε)" (DDPM) or "L1(x0)" (cold); see run_kinds
+    network: str | None = None  # '16,32,32,16' for the CNN, 'unet 32,64,128' (diffdash.models.network_text)
     parameters: int | None = None
     batch_size: int | None = None
     epoch: int | None = None
@@ -41,6 +45,7 @@ class RunSummary:
     last_val: float | None = None
     status: str = DAMAGED
     state: str | None = None
+    phase: str | None = None  # a running run's phase beside training steps: "training the MNIST classifier 40%"
     error: str | None = None
     started: float | None = None
     duration: float | None = None
@@ -109,6 +114,16 @@ def metrics_problem(run: RunDir, running: bool = False) -> str | None:
     return None
 
 
+def _phase(phase: Any) -> str | None:
+    """status.json's phase ({"phase", "done", "total"}) as a few words, or None."""
+    if not isinstance(phase, dict) or not isinstance(phase.get("phase"), str):
+        return None
+    done, total = phase.get("done"), phase.get("total")
+    if isinstance(done, int) and isinstance(total, int) and total > 0:
+        return f"{phase['phase']} {min(done, total) / total:.0%}"
+    return phase["phase"]
+
+
 def summarize(run: RunDir, index: int | None = None) -> RunSummary:
     """The listing row of one folder; problems become `damaged` with a reason instead of exceptions."""
     s = RunSummary(id=run.id, path=str(run.path), index=index)
@@ -126,7 +141,9 @@ def summarize(run: RunDir, index: int | None = None) -> RunSummary:
     config = config or {}
     s.name = _str(config.get("name"))
     s.model = _str(config.get("model"))
+    s.loss_kind = loss_kind(config) if config else None
     s.n_hidden = _int_list(config.get("n_hidden"))
+    s.network = network_text(config) if config else None
     s.parameters = _int(config.get("parameters"))
     s.batch_size = _int(config.get("batch_size"))
     s.epochs = _int(config.get("epochs"))
@@ -140,6 +157,7 @@ def summarize(run: RunDir, index: int | None = None) -> RunSummary:
         status = {**status, "state": "crashed", "error": status.get("error") or "training process is gone"}
     s.state = _str(status.get("state"))
     s.error = _str(status.get("error"))
+    s.phase = _phase(status.get("phase")) if s.state == "running" else None
     s.epoch = _int(status.get("epoch"))
     s.epochs = _int(status.get("epochs")) or s.epochs
     s.images = _int(status.get("images"))
@@ -153,6 +171,10 @@ def summarize(run: RunDir, index: int | None = None) -> RunSummary:
     problem = metrics_problem(run, running=s.state in ("running", "crashed", "created"))
     if problem:
         problems.append(problem)
+    from diffdash.store.checkpoint_check import checkpoint_problem
+
+    if s.state != "running" and (problem := checkpoint_problem(run.last_checkpoint)):
+        problems.append(problem)  # what sample, eval and resume would refuse
     if s.state is None and not problems:
         problems.append("status.json has no state")
     s.damaged = "; ".join(problems) or None
@@ -184,6 +206,7 @@ def _status_from_metrics(run: RunDir) -> dict[str, Any]:
         "epoch": h.epoch[-1] if h.epoch else None,
         "images": last.get("images"),
         "time": last.get("time"),
+        "train_time": h.time.train if last else None,
         "best_val": best[0] if best else None,
         "best_epoch": best[1] if best else None,
         "last_val": h.last_val,
@@ -192,7 +215,10 @@ def _status_from_metrics(run: RunDir) -> dict[str, Any]:
 
 
 def _duration(status: dict[str, Any]) -> float | None:
-    """Training seconds (summed across resumes); else wall time from start to end (or now, if live)."""
+    """Training seconds (summed across resumes, validation and previews left out: `time_spent`); from a
+    folder older than that figure, the run's clock; else wall time from start to end (or now, if live)."""
+    if _float(status.get("train_time")) is not None:
+        return float(status["train_time"])
     if _float(status.get("time")) is not None:
         return float(status["time"])
     started = _float(status.get("started"))

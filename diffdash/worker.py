@@ -29,7 +29,14 @@ PARENT_POLL_S = 0.5
 
 def watch_parent() -> None:
     """Leave at once when the agent that started us is gone (killed launcher): no orphan keeps training,
-    and the run, whose status names our pid, reads as crashed."""
+    and the run, whose status names our pid, reads as crashed. On Linux the kernel kills us outright
+    (PR_SET_PDEATHSIG, which works even while we are stopped or stuck); the polling thread covers other
+    systems."""
+    import signal
+
+    from diffdash.distributed.launch import die_with_parent
+
+    die_with_parent(signal.SIGKILL)
     parent = os.getppid()
 
     def watch() -> None:
@@ -64,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if world.distributed:
         watch_parent()
-    from diffdash.distributed.run import train_worker
+    from diffdash.training.worker import train_worker
 
     return train_worker(Path(args.run), world, resume=args.resume, epochs=args.epochs, say=say)
 

@@ -91,3 +91,24 @@ def trained_run(tmp_path_factory, small_data, tiny_config) -> Path:
     run = RunDir.create(tmp_path_factory.mktemp("trained"), "small")
     assert Engine(run, tiny_config(name="small", n_T=50, n_hidden=[4, 8, 4]), data=small_data).run() == "finished"
     return run.path
+
+
+@pytest.fixture(scope="session")
+def sampled_run(tmp_path_factory, small_data, tiny_config):
+    """A finished real run whose recorder sampled CPU and memory after every step (every 5 s by default), so
+    even a run this short, on a fast machine, has a history of `system` events (and, as every run now, lr and
+    grad_norm per step)."""
+    from diffdash import sysinfo
+    from diffdash.store import RunDir
+    from diffdash.training import Engine, system_samples
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(system_samples, "SYSTEM_EVERY_S", 0.0)
+    mp.setattr(sysinfo, "MIN_WINDOW_S", 0.0)  # a CPU % from every pair of readings, however close
+    try:
+        run = RunDir.create(tmp_path_factory.mktemp("system"), "sampled")
+        config = tiny_config(epochs=1, train_limit=256, batch_size=32, sample_steps=5)
+        assert Engine(run, config, data=small_data).run() == "finished"
+    finally:
+        mp.undo()
+    return run

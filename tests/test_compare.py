@@ -59,14 +59,15 @@ async def test_two_runs_overview(tmp_path):
         assert all(s.marker == "braille" for s in chart.series)  # lines, not half-block staircases
         assert [s.epoch_marks for s in chart.series] == [False, True, False, True]  # a marker per validation epoch
         legend = str(chart.query_one(".legend").render())  # the legend is a line of its own, above the plot
-        assert legend.startswith("■ small  ■ wide") and "val" in legend
+        assert legend.startswith("■ small MSE(ε)  ■ wide MSE(ε)") and "val" in legend  # each run's loss kind
         summary = app.query_one(SummaryTable)
         assert summary.row_count == 2
         first = [str(c) for c in summary.get_row_at(0)]
         best = read_history(runs[0]).best_val
         assert f"{best[0]:.5f} @{best[1]}" in first and first[1] == "finished"  # status right after the name
-        assert "@3" in first[7] and "." in first[7]  # FID of the eval at epoch 3
-        assert first[9] == "256 mnist-small"  # the validation set: digits and the data actually used
+        assert first[2] == "MSE(ε)"  # what the loss measures
+        assert "@3" in first[9] and "." in first[9]  # FID of the eval at epoch 3
+        assert first[7] == "256 mnist-small"  # the validation set: digits and the data actually used
         diff = app.query_one(ConfigDiffTable)
         keys = [str(diff.get_row_at(i)[0]) for i in range(diff.row_count)]
         assert "n_hidden" in keys and "parameters" in keys and "lr" not in keys
@@ -243,7 +244,7 @@ async def test_different_validation_sets_warn_and_diff_shows_data_used(tmp_path)
         assert rows["data.name"] == ["mnist-small", "mnist", "mnist-small"]
         assert rows["n_val"] == ["256", "10,000", "256"]
         summary = [str(c) for c in app.query_one(SummaryTable).get_row_at(1)]
-        assert summary[9] == "10,000 mnist"
+        assert summary[7] == "10,000 mnist"
         await pilot.press("h", "down", "space", "escape")  # hide wide: the other two compare
         assert runs[1].id not in [r.run.id for r in app.runs if r.shown]
         assert not app.query_one("#warning").display
@@ -285,7 +286,7 @@ def test_compare_plain_prints_summary_warning_and_diff(tmp_path, monkeypatch):
     result = CliRunner().invoke(cli, ["compare", "small", "wide", "--plain"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].split()[:3] == ["run", "status", "best"]
+    assert lines[0].split()[:4] == ["run", "status", "loss", "best"]
     best = read_history(runs[1]).best_val
     assert lines[2].startswith("wide") and f"{best[0]:.5f} @{best[1]}" in lines[2] and "128 mnist-small" in lines[2]
     assert any(line.startswith("warning: validation sets differ") for line in lines)

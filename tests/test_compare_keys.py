@@ -61,7 +61,7 @@ async def test_same_keys_same_effect(tmp_path, which):
 
 
 def chart_state(chart: LossChart) -> dict[str, object]:
-    names = ("show", "log_scale", "smoothing", "strength", "x_axis", "zoom", "cursor")
+    names = ("show", "log_scale", "smoothing", "strength", "x_axis", "zoom", "cursor", "chart_title")
     return {name: getattr(chart, name) for name in names}
 
 
@@ -93,6 +93,7 @@ async def test_every_chart_key_works_through_the_shared_owner(tmp_path, which):
             ("equals_sign", {"zoom": 0.25}),
             ("minus", {"zoom": 0.5}),
             ("0", {"zoom": 1.0}),
+            ("g", {"chart_title": "gradient norm"}),
         ]
         pressed = {key for key, _ in steps}
         assert pressed == {k for b in CHART_BINDINGS for k in b.key.split(",")}, "a chart key is not tried"
@@ -101,6 +102,7 @@ async def test_every_chart_key_works_through_the_shared_owner(tmp_path, which):
             await pilot.press(key)
             after = chart_state(chart)
             assert after == {**before, **change}, key
+        await pilot.press("g", "g", "g", "g")  # `g` went on to the gradient norm (none recorded): back to the loss
         assert str(chart.query_one(".readout").render()).startswith(AXIS_LABELS[next_axis])  # redrawn, cursor on
 
 
@@ -183,13 +185,13 @@ async def test_hide_and_show_runs(tmp_path):
         chart = app.query_one(LossChart)
         await pilot.press("h")
         await pilot.press("space")  # the first run in the picker: small
-        assert [s.group for s in chart.series][::2] == ["wide", "deep"]
+        assert [s.group for s in chart.series][::2] == ["wide MSE(ε)", "deep MSE(ε)"]
         assert app.query_one(SummaryTable).row_count == 2
         assert not app.query_one("#grid-0").display
         await pilot.press("escape")
         assert "1 of 3 hidden" in str(app.query_one("#title").render())
         await pilot.press("h", "space", "escape")
-        assert [s.group for s in chart.series][::2] == ["small", "wide", "deep"]
+        assert [s.group for s in chart.series][::2] == ["small MSE(ε)", "wide MSE(ε)", "deep MSE(ε)"]
 
 
 @pytest.mark.slow
@@ -203,7 +205,7 @@ async def test_slash_filters_by_name_or_tag(tmp_path):
         chart = app.query_one(LossChart)
 
         def groups():
-            return sorted({s.group for s in chart.series})
+            return sorted({s.group.split()[0] for s in chart.series})  # groups: "small MSE(ε)"
 
         await pilot.press("slash", *"wid")
         assert groups() == ["wide"]
@@ -213,7 +215,7 @@ async def test_slash_filters_by_name_or_tag(tmp_path):
         assert groups() == ["deep", "small"]
         assert "filter: base" in str(app.query_one("#title").render())
         row = [str(c) for c in app.query_one(SummaryTable).get_row_at(0)]
-        assert row[0] == "■ small" and row[-1] == "#baseline"
+        assert row[0] == "■ small" and row[8] == "#baseline"
         await pilot.press("l")  # keys are commands again once the filter is kept
         assert not chart.log_scale
 

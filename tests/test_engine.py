@@ -104,6 +104,7 @@ def test_bf16_trains_on_cpu(tmp_path, small_data, tiny_config):
 def test_a_stop_between_an_epoch_and_its_grid_is_made_good_on_resume(tmp_path, small_data, tiny_config):
     """Stopped as epoch 1 ends (its grid and evaluation not yet drawn): resume draws them, then goes on."""
     from diffdash.controls import Controls
+
     config = tiny_config(epochs=2, sample_every="1", eval_every=1, eval_n=16)
     controls = Controls()
 

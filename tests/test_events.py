@@ -17,7 +17,7 @@ EXAMPLES = [
      "device": "cpu", "data_notice": "full MNIST not found: the bundled subset", "level_notice": "levels adjusted"},
     {"event": "resumed", **AT, "epochs": 3, "steps_per_epoch": 10, "n_train": 640, "n_val": 128, "parameters": 1234,
      "device": "cpu"},
-    {"event": "step", **AT, "loss": 0.25},
+    {"event": "step", **AT, "loss": 0.25, "lr": 2e-4, "grad_norm": 1.5},
     {"event": "epoch", **AT, "train_loss": 0.3, "val_loss": 0.2, "seconds": 4.0, "images_per_s": 160.0,
      "val_seconds": 0.5},
     {"event": "sample", **AT, "path": "samples/epoch_0002.png", "sampler": "ddim", "sample_steps": 5, "weights": "raw",
@@ -30,6 +30,8 @@ EXAMPLES = [
     {"event": "stopped", **AT},
     {"event": "failed", **AT, "error": "disk full while writing checkpoints/last.pt"},
     {"event": "progress", **AT, "phase": "validating", "done": 3, "total": 8},
+    {"event": "system", **AT, "cpu_percent": 187.5, "rss_bytes": 2**30, "cpus": 2, "processes": 3,
+     "gpu_mem_bytes": 2**29, "gpu_total_bytes": 2**34},
 ]  # fmt: skip
 
 

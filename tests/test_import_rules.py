@@ -5,6 +5,12 @@ metrics, sampling and the processes, and those on top of the run store and confi
 layer above it makes the lower layer unusable without the upper one (a metric that needs the engine, a data model
 that needs a widget), so every import statement is read, including the lazy ones inside functions: a lazy import
 is still an arrow, it only moves the cost.
+
+Checked here: every package and root module has a floor (`FLOORS`) and imports nothing on a higher one; no two
+packages import each other, however indirectly; `click` lives in the commands and `textual` in the UI and the
+commands only; and the finer rules in `RULES`. Imports under `if TYPE_CHECKING:` are annotations, never run, so
+the floor and cycle checks leave them out. What still breaks a rule is listed in an allow-list with its reason,
+so the test fails on any new arrow.
 """
 
 from __future__ import annotations
@@ -22,10 +28,10 @@ PACKAGE = Path(diffdash.__file__).resolve().parent
 
 TEXTUAL = ("textual", "textual_image", "textual_plotext", "textual_serve")
 UI = ("diffdash.ui",)
-ENGINE = ("diffdash.engine", "diffdash.training")
+ENGINE = ("diffdash.training",)
 COMMANDS = ("diffdash.commands", "diffdash.cli", "diffdash.__main__")
 # the UI's data models: what the dashboard and compare show, as plain data the widgets draw
-UI_DATA = ("diffdash.ui.run_view", "diffdash.ui.compare_data", "diffdash.ui.chart_series")
+UI_DATA = ("diffdash.ui.run_view", "diffdash.ui.compare_data", "diffdash.ui.chart_series", "diffdash.ui.chart_views")
 BELOW_ENGINE = ("diffdash.metrics", "diffdash.sampling", "diffdash.degradations", *UI_DATA)
 
 
@@ -72,6 +78,17 @@ RULES = {
             # builds its config as `new` does, so the options and their defaults are declared once.
             "diffdash.study.spec": ("diffdash.commands.train_commands", "diffdash.commands.new_options"),
             "diffdash.study.members": ("diffdash.commands.new_options",),
+        },
+    ),
+    "click-only-in-commands": Rule(
+        "options are parsed where the command line is: the library takes values and raises errors, so it runs "
+        "without click (a worker, a notebook, a study file)",
+        subjects=("diffdash",),
+        not_subjects=COMMANDS,
+        forbidden=("click",),
+        allowed={
+            # owned by the option-table work (issue 19): a study member is still parsed by `new`'s click options
+            "diffdash.study.spec": ("click",),
         },
     ),
     "commands-stand-alone": Rule(
@@ -176,3 +193,178 @@ def test_the_walk_sees_lazy_relative_and_from_imports() -> None:
         "diffdash.metrics.run_eval imports diffdash.commands.common.find_run",
         "diffdash.metrics.run_eval imports diffdash.engine",
     ]
+
+
+# ---------------------------------------------------------------- floors and cycles, package by package
+# A unit is a package under diffdash/ or a module at its root. Each stands on a floor and imports only units on
+# its own floor or below (and, on its own floor, never in a circle: see the cycle test).
+FLOORS: dict[int, tuple[str, ...]] = {
+    0: (  # plain helpers: no run, no torch model, no UI
+        "__init__",
+        "cadence",
+        "controls",
+        "devices",
+        "digits",
+        "ema",
+        "events",
+        "formats",
+        "fsutil",
+        "idx",
+        "sysinfo",
+        "thin_series",
+        "time_spent",
+        "checkpoint",
+        "event_text",
+        "run_progress",
+    ),
+    1: (  # what a run is: its options, config, data, processes and networks
+        "options",
+        "config",
+        "config_file",
+        "data",
+        "images",
+        "degradations",
+        "diffusion",
+        "models",
+        "run_kinds",
+        "budget",
+    ),
+    2: ("store",),  # the run folder
+    3: (  # what is read from run folders and computed on runs: below the engine, above the store
+        "history",
+        "tags",
+        "summary",
+        "metrics",
+        "sampling",
+        "distributed",
+        "bridges",
+        "comparison",
+        "compare_text",
+        "report",
+        "bands",
+        "compare_groups",
+        "progress",
+    ),
+    4: ("training",),  # the engine: one process's loop, and one data-parallel worker's life
+    5: ("worker", "study"),  # what drives the engine: torchrun's entry point, the study runner
+    6: ("ui",),
+    7: ("commands", "cli", "__main__"),
+}
+FLOOR = {unit: floor for floor, units in FLOORS.items() for unit in units}
+# Arrows that still break the floors or make a cycle, each with its owner's reason. Remove a line when its
+# arrow is gone; the test fails on any arrow not listed.
+ALLOWED_UP: dict[tuple[str, str], str] = {
+    ("study", "commands"): "study/spec.py parses members with `new`'s click command (the option-table work, issue 19)",
+}
+ALLOWED_CYCLE_ARROWS: dict[tuple[str, str], str] = {
+    ("options", "models"): "options/table.py gathers models/options.py, which builds on options/option.py: "
+    "the option table's own layering (the option-table work, issue 19)",
+    ("options", "degradations"): "as above, for degradations/options.py (the option-table work, issue 19)",
+    ("options", "diffusion"): "options/run_options.py reads the sampler names, and diffusion builds on degradations, "
+    "which build on options/option.py (the option-table work, issue 19)",
+}
+
+
+def unit_of(name: str) -> str | None:
+    parts = name.split(".")
+    if parts[0] != "diffdash":
+        return None
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """`imported_names` without the imports under `if TYPE_CHECKING:` (annotations only: never executed)."""
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            node.body = [ast.Pass()]
+    module = module_name(path)
+    return imported_names(ast.unparse(tree), module, path.name == "__init__.py")
+
+
+@pytest.fixture(scope="module")
+def unit_arrows() -> dict[tuple[str, str], list[str]]:
+    """(from unit, to unit) -> the imports that make the arrow, for every arrow between two units."""
+    modules = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+    arrows: dict[tuple[str, str], list[str]] = {}
+    for module, path in modules.items():
+        for name in runtime_imports(path):
+            if name not in modules and name.rsplit(".", 1)[0] not in modules:
+                continue  # `from a import b` names a.b: only real modules (or names in them) make an arrow
+            a = unit_of(module)
+            b = unit_of(name) if name in modules or name.rsplit(".", 1)[0] != "diffdash" else "__init__"
+            if a and b and a != b:
+                arrows.setdefault((a, b), []).append(f"{module} imports {name}")
+    return arrows
+
+
+def test_every_package_and_root_module_has_a_floor() -> None:
+    units = {unit_of(module_name(p)) for p in PACKAGE.rglob("*.py")}
+    assert not units - set(FLOOR), f"give these a floor in FLOORS: {sorted(units - set(FLOOR))}"
+    assert not set(FLOOR) - units, f"FLOORS names units that no longer exist: {sorted(set(FLOOR) - units)}"
+
+
+def test_imports_only_flow_down(unit_arrows) -> None:
+    up = {arrow: why for arrow, why in unit_arrows.items() if FLOOR[arrow[1]] > FLOOR[arrow[0]]}
+    new = {arrow: why for arrow, why in up.items() if arrow not in ALLOWED_UP}
+    assert not new, "imports from a higher floor:\n  " + "\n  ".join(
+        f"{a} (floor {FLOOR[a]}) -> {b} (floor {FLOOR[b]}): {why[0]}" for (a, b), why in sorted(new.items())
+    )
+    stale = set(ALLOWED_UP) - set(up)
+    assert not stale, f"ALLOWED_UP lists arrows that are gone (remove them): {sorted(stale)}"
+
+
+def cycles(arrows: set[tuple[str, str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one unit (Tarjan)."""
+    graph: dict[str, set[str]] = {}
+    for a, b in arrows:
+        graph.setdefault(a, set()).add(b)
+        graph.setdefault(b, set())
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_cycles_between_packages(unit_arrows) -> None:
+    arrows = set(unit_arrows) - set(ALLOWED_CYCLE_ARROWS) - set(ALLOWED_UP)
+    found = cycles(arrows)
+    assert not found, "packages that import each other (directly or through others):\n  " + "\n  ".join(
+        " <-> ".join(group) + ": " + "; ".join(
+            unit_arrows[(a, b)][0] for a in group for b in group if (a, b) in unit_arrows
+        ) for group in found
+    )  # fmt: skip
+    stale = set(ALLOWED_CYCLE_ARROWS) - set(unit_arrows)
+    assert not stale, f"ALLOWED_CYCLE_ARROWS lists arrows that are gone (remove them): {sorted(stale)}"
+
+
+def test_the_checks_catch_a_cycle_and_a_floor_broken() -> None:
+    assert cycles({("training", "distributed"), ("distributed", "training"), ("ui", "training")}) == [
+        ["distributed", "training"]
+    ]
+    assert cycles({("a", "b"), ("b", "c"), ("c", "a")}) == [["a", "b", "c"]]
+    assert FLOOR["distributed"] < FLOOR["training"] < FLOOR["ui"] < FLOOR["commands"]

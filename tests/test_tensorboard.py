@@ -53,6 +53,13 @@ def expected_scalars(metrics_jsonl) -> dict[str, list[tuple[int, float]]]:
     for e in events:
         if e["event"] == "step":
             put("loss/train_step", e["step"], e["loss"])
+            for key in ("lr", "grad_norm"):
+                if key in e:
+                    put(f"train/{key}", e["step"], e[key])
+        elif e["event"] == "system":
+            for key in ("cpu_percent", "rss_bytes", "gpu_mem_bytes"):
+                if key in e:
+                    put(f"system/{key}", e["step"], e[key])
         elif e["event"] == "epoch":
             put("loss/train_epoch", e["step"], e["train_loss"])
             put("loss/val", e["step"], e["val_loss"])

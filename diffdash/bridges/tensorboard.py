@@ -6,7 +6,8 @@ One class takes a run's events one at a time: the engine calls it live as a list
 (`diffdash export RUN --tensorboard DIR`), so both paths log the same things in the same way.
 Everything is logged at its training step (TensorBoard's x-axis):
 
-    loss/train_step        every step's loss
+    loss/train_step        every step's loss       train/lr, train/grad_norm   its learning rate and gradient norm
+    system/cpu_percent, system/rss_bytes, system/gpu_mem_bytes   the training process's resources
     loss/train_epoch       an epoch's mean training loss      loss/val   its validation loss
     quality/fid_mnist_classifier, quality/digits_covered, quality/digit_entropy_bits, quality/confidence
     samples/preview        every preview grid (samples/<variant> for a cold run's extra grids)
@@ -145,6 +146,13 @@ class TensorBoardLog:
         w = self.writer
         if kind == "step" and e.get("loss") is not None:
             w.add_scalar("loss/train_step", e["loss"], step)
+            for key in ("lr", "grad_norm"):
+                if e.get(key) is not None:
+                    w.add_scalar(f"train/{key}", e[key], step)
+        elif kind == "system":
+            for key in ("cpu_percent", "rss_bytes", "gpu_mem_bytes"):
+                if e.get(key) is not None:
+                    w.add_scalar(f"system/{key}", e[key], step)
         elif kind == "epoch":
             self.figures["final/epochs"] = float(e["epoch"])
             if e.get("train_loss") is not None:
@@ -192,8 +200,12 @@ class TensorBoardLog:
         import numpy as np
         from PIL import Image
 
-        with Image.open(path) as img:
-            pixels = np.asarray(img.convert("RGB" if img.mode in ("RGB", "RGBA") else "L"))
+        try:
+            with Image.open(path) as img:
+                pixels = np.asarray(img.convert("RGB" if img.mode in ("RGB", "RGBA") else "L"))
+        except (OSError, ValueError) as exc:  # a truncated or damaged PNG: skipped with a word, as `report` does
+            self.say(f"warning: skipped {path} ({str(exc).splitlines()[0] if str(exc) else 'unreadable'})")
+            return
         self.writer.add_image(tag, pixels, step, dataformats="HW" if pixels.ndim == 2 else "HWC")
 
     # ------------------------------------------------------------------ the end
@@ -224,7 +236,7 @@ def live_log(run: RunDir, tensorboard_dir: str | Path, say: Callable[[str], None
     return TensorBoardLog(run, Path(tensorboard_dir) / run.id, say=say)
 
 
-def export_run(run: RunDir, tensorboard_dir: str | Path) -> Path:
+def export_run(run: RunDir, tensorboard_dir: str | Path, say: Callable[[str], None] | None = None) -> Path:
     """Replay a run's metrics.jsonl into DIR/<run id>; returns that folder.
 
     Written beside the target and renamed into place, so an interrupted export leaves no half log; an
@@ -239,7 +251,7 @@ def export_run(run: RunDir, tensorboard_dir: str | Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     partial = root / f".{run.id}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
-    log = TensorBoardLog(run, partial)
+    log = TensorBoardLog(run, partial, say=say)
     log.writer = _summary_writer(partial, None, flush_secs=120)
     try:
         for event in run.events():

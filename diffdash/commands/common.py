@@ -79,13 +79,21 @@ def find_run(runs_dir: Path | None, ref: str) -> RunDir:
     """Resolve a run reference or exit 2 listing the candidates."""
     root = checked_runs_root(runs_dir)
     try:
-        return resolve_run(root, ref)
+        run = resolve_run(root, ref)
     except RunNotFound as exc:
         lines = [str(exc)]
         if exc.candidates:
             lines.append("candidates: " + ", ".join(exc.candidates))
         lines.append("accepted: a run id, a unique prefix of one, a name, an index from `diffdash runs`, or 'latest'")
         raise click.BadParameter("\n".join(lines), param_hint="RUN") from None
+    if ref.isdigit() and run.id != ref:  # an index: warn when it named another run in the last listing
+        from diffdash.store import sorted_runs
+        from diffdash.store.index_memory import index_moved
+
+        warning = index_moved(root, int(ref), run.id, [r.id for r in sorted_runs(root)])
+        if warning:
+            click.echo(click.style("warning: ", fg="yellow", bold=True) + warning, err=True)
+    return run
 
 
 def find_runs(runs_dir: Path | None, refs: tuple[str, ...], least: int = 1) -> list[RunDir]:

@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from diffdash.commands.common import find_runs, has_terminal, image_mode_option, runs_dir_option
-from diffdash.commands.tensorboard_option import check_tensorboard, export_tensorboard, tensorboard_option
+from diffdash.commands.tensorboard_option import check_tensorboard, export_tensorboard, export_tensorboard_option
+from diffdash.commands.wandb_option import check_wandb, export_wandb, wandb_option
 
 STEP_COLUMNS = ("run", "epoch", "step", "images", "time", "loss")
 
@@ -57,7 +58,8 @@ def diff_command(run_refs: tuple[str, ...], runs_dir: Path | None, as_json: bool
     default=None,
     help="File to write (default: standard output).",
 )
-@tensorboard_option
+@export_tensorboard_option
+@wandb_option
 def export_command(
     run_refs: tuple[str, ...],
     runs_dir: Path | None,
@@ -66,14 +68,16 @@ def export_command(
     steps: bool,
     output: Path | None,
     tensorboard: Path | None,
+    wandb_dir: Path | None,
 ) -> None:
     """Export runs' metrics as one tidy table: a row per epoch (or per step), a column per measure.
 
     \b
     diffdash export latest > metrics.csv
     diffdash export 1 2 --json -o both.json
-    Columns: run, epoch, step, images, time, train_loss, val_loss, seconds, images_per_s, fid.
+    Columns: run, epoch, step, images, time (training seconds), train_loss, val_loss, seconds, images_per_s, fid.
     diffdash export 1 2 --tensorboard tb/   TensorBoard event files instead, one folder per run
+    diffdash export 1 2 --wandb wb/         offline W&B runs instead (upload later: wandb sync wb/)
     """
     from diffdash.comparison import EPOCH_COLUMNS, epoch_rows, rows_to_csv, run_label
 
@@ -82,7 +86,18 @@ def export_command(
     fmt = "json" if as_json else "csv"
 
     check_tensorboard(tensorboard)
+    check_wandb(wandb_dir)
+    if tensorboard is not None and wandb_dir is not None:
+        raise click.UsageError("--tensorboard and --wandb: give one per export")
     runs = find_runs(runs_dir, run_refs)
+    if output is not None:
+        from diffdash.commands.output_paths import check_output
+
+        check_output(output)
+    if wandb_dir is not None:
+        if output is not None or steps or as_csv or as_json:
+            raise click.UsageError("--wandb writes W&B run folders: leave out -o, --csv, --json and --steps")
+        return export_wandb(runs, wandb_dir)
     if tensorboard is not None:
         if output is not None or steps or as_csv or as_json:
             raise click.UsageError("--tensorboard writes event files: leave out -o, --csv, --json and --steps")
@@ -102,11 +117,16 @@ def export_command(
 
 
 def step_rows(run, label: str) -> list[dict]:
-    return [
-        {"run": label, **{k: e.get(k) for k in STEP_COLUMNS[1:5]}, "loss": e.get("loss")}
-        for e in run.events()
-        if e.get("event") == "step"
-    ]
+    """One row per step; `time` is training seconds (validation and previews left out), as in every view."""
+    from diffdash.time_spent import TimeSpent
+
+    spent, rows = TimeSpent(), []
+    for e in run.events():
+        train_time = spent.apply(e)
+        if e.get("event") == "step":
+            at = round(train_time, 3) if train_time is not None else None
+            rows.append({"run": label, **{k: e.get(k) for k in STEP_COLUMNS[1:4]}, "time": at, "loss": e.get("loss")})
+    return rows
 
 
 @click.command("compare")
@@ -114,7 +134,25 @@ def step_rows(run, label: str) -> list[dict]:
 @runs_dir_option
 @image_mode_option
 @click.option("--plain", is_flag=True, help="Print the summary, warnings and config diff as text (no terminal needed).")
-def compare_command(run_refs: tuple[str, ...], runs_dir: Path | None, image_mode: str, plain: bool) -> None:
+@click.option(
+    "--group-by",
+    metavar="KEY",
+    default=None,
+    help="Group the runs by a config key (or 'group': a study's seed groups): mean ± std per group, as text.",
+)
+@click.option("--band", type=click.Choice(["std", "minmax"]), default="std", show_default=True,
+              help="--group-by: the band drawn around each group's mean.")  # fmt: skip
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="--group-by: also draw the groups' validation loss, mean with a band, to this PNG.")  # fmt: skip
+def compare_command(
+    run_refs: tuple[str, ...],
+    runs_dir: Path | None,
+    image_mode: str,
+    plain: bool,
+    group_by: str | None,
+    band: str,
+    output: Path | None,
+) -> None:
     """Compare runs side by side: loss curves overlaid, config diff, summary, sample grids per epoch.
 
     \b
@@ -127,6 +165,9 @@ def compare_command(run_refs: tuple[str, ...], runs_dir: Path | None, image_mode
     command, q quit. Each run keeps one colour (by its place in the command line); live runs refresh.
     """
     runs = find_runs(runs_dir, run_refs, least=2)
+    if group_by is not None or output is not None:
+        compare_grouped(runs, group_by, band, output)
+        return
     if plain:
         from diffdash.compare_text import compare_text
 
@@ -137,6 +178,27 @@ def compare_command(run_refs: tuple[str, ...], runs_dir: Path | None, image_mode
     from diffdash.ui.compare_app import run_compare
 
     run_compare(runs, image_mode=image_mode)
+
+
+def compare_grouped(runs, key: str | None, band: str, output: Path | None) -> None:
+    from diffdash.compare_groups import group_runs, groups_text, write_bands
+
+    if key is None:
+        raise click.BadParameter("a figure of groups needs --group-by KEY", param_hint="--output")
+    try:
+        groups = group_runs(runs, key)
+    except KeyError:
+        message = f"no run's config has {key!r}: give a config key such as n_hidden"
+        raise click.BadParameter(message, param_hint="--group-by") from None
+    sys.stdout.write(groups_text(groups, band))
+    if output is not None:
+        from diffdash.report import MatplotlibMissing, require_matplotlib
+
+        try:
+            require_matplotlib()
+        except MatplotlibMissing as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"wrote {write_bands(groups, output, band)}")
 
 
 commands = [compare_command, diff_command, export_command]

@@ -72,7 +72,7 @@ def print_figures(event: dict[str, Any], reference: float | None, table: dict | 
 
 
 @click.command("eval")
-@click.argument("run_ref", metavar="RUN")
+@click.argument("run_ref", metavar="[RUN]", default="latest")  # as watch and serve: the newest run
 @runs_dir_option
 @click.option("--epoch", type=int, default=None, help="Evaluate the weights of this epoch (see --keep-snapshots).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None, help="A checkpoint file.")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import click
 
-from diffdash.config import COLD_FIELDS
+from diffdash.options.table import COLD_SECTION, OPTIONS, SECTIONS
 
-NEW_SECTIONS = (
-    ("Previews and sample quality", ("sample_every", "sampler", "sample_steps", "ema", "preview_weights",
-                                     "eval_every", "eval_n", "keep_snapshots")),
-    ("Display", ("headless", "progress_every", "image_mode", "tensorboard")),
-    ("Cold diffusion only (--model cold)", COLD_FIELDS),
-)  # fmt: skip
+
+def _table_sections() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The run options' sections as the option table groups them, with the display flags before the cold ones."""
+    grouped = [(title, tuple(o.name for o in OPTIONS if o.help_section == title)) for title in SECTIONS[1:]]
+    display = ("Display", ("headless", "progress_every", "image_mode", "tensorboard"))
+    cold = [g for g in grouped if g[0] == COLD_SECTION]
+    return (*[g for g in grouped if g[0] != COLD_SECTION], display, *cold)
+
+
+NEW_SECTIONS = _table_sections()
 
 
 class SectionedCommand(click.Command):

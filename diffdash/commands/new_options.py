@@ -1,8 +1,9 @@
-"""The options of `diffdash new` and the config they make: each declared once, with its default and help.
+"""`diffdash new`'s run options, made from the option table (diffdash/options): one flag per option, with
+its type, default, help and --help section as declared there, so no option is spelled here.
 
-The cold-diffusion options come from their declaration in degradations/options.py and the sampler names from
-the sampler registry, so neither is spelled here. A study member is a `new` command line, so studies build
-their configs through `build_config` too.
+A choice option shows its choices as its metavar ([ddpm|cold]) but stays a plain string, so a bad value gets
+the table's message that names the fix; shell completion offers the same choices (completion.py). A study
+member is validated through the same table (diffdash/options/table.py `from_text`) as `new` is here.
 """
 
 from __future__ import annotations
@@ -10,157 +11,88 @@ from __future__ import annotations
 import click
 
 from diffdash.commands.common import config_error
-from diffdash.config import DEVICES, MODELS, PRECISIONS, ConfigError, RunConfig, parse_betas, parse_int_list
-from diffdash.diffusion.samplers import DEFAULT_SAMPLER, SAMPLERS
-from diffdash.diffusion.schedules import SCHEDULES
+from diffdash.config import ConfigError, RunConfig
+from diffdash.options.option import Option
+from diffdash.options.table import BY_NAME, OPTIONS, from_text
+
+CLICK_TYPES = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float, "str | None": str}
 
 
 def training_options(f):
-    opts = [
-        click.option("--model", default="ddpm", show_default=True, help=f"Model: {', '.join(MODELS)}."),
-        click.option("--n-hidden", default="16,32,32,16", show_default=True, help="Channels of each CNN block."),
-        click.option(
-            "--norm",
-            default="chw",
-            show_default=True,
-            help="LayerNorm over (C,28,28) 'chw' (starter default) or (28,28) 'hw'.",
-        ),
-        click.option("--epochs", type=int, default=20, show_default=True, help="Passes over the training digits."),
-        click.option("--batch-size", type=int, default=128, show_default=True, help="Digits per training step."),
-        click.option("--lr", type=float, default=2e-4, show_default=True, help="Adam learning rate."),
-        click.option("--betas", default="1e-4,0.02", show_default=True, help="beta1,beta2 of the linear schedule."),
-        click.option(
-            "--schedule",
-            default="linear",
-            show_default=True,
-            help=f"DDPM beta schedule: {' or '.join(SCHEDULES)} (linear is the starter's, from --betas).",
-        ),
-        click.option("--n-T", "n_T", type=int, default=None, help="Diffusion steps [default: ddpm 1000, cold 20]."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Seed for init, shuffling, noise."),
-        click.option(
-            "--sample-seed",
-            type=int,
-            default=0,
-            show_default=True,
-            help="Seed of the fixed preview noise (same grids across epochs and runs).",
-        ),
-        click.option("--name", default=None, help="Name the run folder (default: <time>-<model>-<hex>)."),
-        click.option(
-            "--dataset",
-            default="mnist",
-            show_default=True,
-            help="mnist (full; falls back to the bundled subset offline) or mnist-small (bundled).",
-        ),
-        click.option("--data-dir", default=None, help="Folder with the MNIST idx files [env DIFFDASH_DATA]."),
-        click.option("--train-limit", type=int, default=None, help="Use only the first N training digits."),
-        click.option("--val-limit", type=int, default=None, help="Use only the first N test digits."),
-        click.option("--device", default="auto", show_default=True, help=f"One of {', '.join(DEVICES)}."),
-        click.option(
-            "--precision",
-            default="auto",
-            show_default=True,
-            help=f"One of {', '.join(PRECISIONS)}; auto is bf16 autocast where the hardware has it natively "
-            "(AVX512-BF16 or AMX CPUs, CUDA with bf16), else fp32.",
-        ),
-        click.option(
-            "--threads",
-            type=click.IntRange(min=1, max=1024),
-            default=None,
-            help="CPU threads for training [default: all cores].",
-        ),
-        click.option(
-            "--compile",
-            is_flag=True,
-            help="torch.compile the network for training steps (compiled before the first step; needs a C++ "
-            "compiler on the CPU, Triton on CUDA).",
-        ),
-        click.option(
-            "--sample-every",
-            default="auto",
-            show_default=True,
-            help="Preview grids: every N epochs (2), steps (500steps) or training time (90s, 2m); auto = every "
-            "epoch plus, inside long epochs, after 45 s, then at doubling intervals. Combine with commas (1,5m).",
-        ),
-        click.option(
-            "--sampler",
-            default=None,
-            help=f"Preview sampler: {sampler_help()}.",
-        ),
-        click.option(
-            "--sample-steps",
-            type=int,
-            default=50,
-            show_default=True,
-            help="Preview steps of a strided sampler, e.g. ddim.",
-        ),
-        click.option("--checkpoint-every", type=int, default=1, show_default=True, help="Checkpoint every N epochs."),
-        *quality_options(),
-        *cold_options(),
-    ]
-    for opt in reversed(opts):
-        f = opt(f)
+    for option in reversed([o for o in OPTIONS if o.cli]):
+        f = click_option(option)(f)
     return f
 
 
-def sampler_help() -> str:
-    """'ancestral, ddim or dpm++2m (ddpm, default ddim); ...', from the sampler registry."""
-    parts = []
-    for model, table in SAMPLERS.items():
-        names = list(table)
-        listed = f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else names[0]
-        parts.append(f"{listed} ({model}, default {DEFAULT_SAMPLER[model]})")
-    return "; ".join(parts)
+def click_option(option: Option):
+    """The flag of one option of the table."""
+    if option.is_flag:
+        return click.option(option.flag, option.name, is_flag=True, default=option.default, help=option.help)
+    kind = CLICK_TYPES.get(option.type, str)  # lists are text ("16,32,32,16"), parsed by the table
+    if option.bounds is not None:
+        kind = click.IntRange(*option.bounds)
+    default = option.cli_default()
+    help_text = option.help
+    if option.by_model:
+        help_text += f" [default: {option.default_text()}]"
+    return click.option(
+        option.flag,
+        option.name,
+        type=kind,
+        default=default,
+        show_default=default is not None and not option.by_model,
+        metavar=choices_metavar(option),
+        help=help_text,
+    )
 
 
-def quality_options() -> list:
-    """EMA and evaluation during training."""
-    return [
-        click.option("--ema", type=float, default=None, help="Keep an EMA of the weights with this decay, e.g. 0.999."),
-        click.option(
-            "--preview-weights",
-            default="auto",
-            show_default=True,
-            help="Weights for previews and --eval-every: auto (EMA if kept), ema or raw.",
-        ),
-        click.option(
-            "--eval-every",
-            type=int,
-            default=None,
-            help="Every K epochs, score fresh samples: FID (MNIST classifier), digit histogram, confidence.",
-        ),
-        click.option(
-            "--eval-n",
-            type=int,
-            default=None,
-            help="Samples per --eval-every evaluation [default: as many as cost ~10% of the training between].",
-        ),
-        click.option(
-            "--keep-snapshots",
-            is_flag=True,
-            help="Keep each epoch's weights (checkpoints/epoch_NNNN.pt) for `diffdash eval --epoch N`.",
-        ),
-    ]
+max_time_resume_option = click.option(
+    "--max-time",
+    default=None,
+    help="Train until the run's training time reaches this in all, e.g. 1h (default: as before).",
+)
 
 
-def cold_options() -> list:
-    """Cold diffusion: which degradation, its options, the restorer's loss, the generation prior (declared in
-    degradations/options.py)."""
-    from diffdash.degradations.options import click_options
+def resume_max_time(run, config: RunConfig, max_time: str | None, nproc: int) -> None:
+    """`resume --max-time`: the run's new budget, or a refusal (exit 2) when the budget it would train under is
+    already spent, which would only write another checkpoint."""
+    from diffdash.config import parse_duration
+    from diffdash.formats import format_seconds
 
-    return click_options()
+    if max_time is not None and max_time != config.max_time:
+        if nproc > 1:  # the workers read the run's config.json, which says how it was trained so far
+            raise click.BadParameter("cannot change a run resumed with --nproc > 1", param_hint="'--max-time'")
+        try:
+            parse_duration(max_time)
+        except ConfigError as exc:
+            raise config_error(exc) from None
+        config.max_time = max_time
+    budget = config.max_time_s()
+    try:
+        status = run.read_status()
+        trained = float(status.get("train_time", status.get("time")) or 0.0)
+    except (OSError, ValueError, TypeError):
+        trained = 0.0
+    if budget is not None and trained >= budget:
+        raise click.BadParameter(
+            f"the run has trained {format_seconds(trained)} and its max-time is {config.max_time}: give a longer "
+            "one, e.g. --max-time 1h",
+            param_hint="'--max-time'",
+        )
+
+
+def choices_metavar(option: Option) -> str | None:
+    """'[ddpm|cold]' for an option with a fixed set of values (looked up now: cheap, no torch)."""
+    allowed = option.allowed()
+    return "[" + "|".join(map(str, allowed)) + "]" if allowed else None
 
 
 def build_config(**kw) -> RunConfig:
-    if kw.get("n_T") is None:
-        kw["n_T"] = 20 if kw.get("model") == "cold" else 1000
-    if kw.get("sampler") is None:
-        kw["sampler"] = DEFAULT_SAMPLER.get(kw.get("model"), DEFAULT_SAMPLER["ddpm"])
+    """The validated config from `new`'s values (text lists, defaults that depend on --model left None)."""
     if kw.get("compile"):
         check_compile(kw.get("device", "auto"))
     try:
-        kw["n_hidden"] = parse_int_list(kw["n_hidden"])
-        kw["betas"] = parse_betas(kw["betas"])
-        return RunConfig(**kw).validate()
+        return RunConfig(**from_text(kw)).validate()
     except ConfigError as exc:
         raise config_error(exc) from None
 
@@ -176,3 +108,6 @@ def check_compile(device: str) -> None:
         return  # the device check that follows names the problem
     if problem:
         raise click.BadParameter(problem, param_hint="'--compile'")
+
+
+study_option = click_option(BY_NAME["study"])  # after --runs-dir in `new`, as before the table

@@ -39,6 +39,9 @@ def report_command(
     runs = find_runs(runs_dir, run_refs)
     if output.exists() and not output.is_dir():
         raise click.BadParameter(f"{output} exists and is not a folder", param_hint="--output")
+    from diffdash.commands.output_paths import check_output
+
+    check_output(output, folder=True)
     if output.is_dir() and any(output.iterdir()) and not force:
         raise click.BadParameter(
             f"{output} already holds files: choose a new folder or pass --force to replace it",

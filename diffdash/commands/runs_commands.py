@@ -25,8 +25,9 @@ def _sort_key(key: str):
         "index": lambda r: nones_last(r.index),
         "started": lambda r: nones_last(r.started),
         "name": lambda r: r.label.lower(),
-        "best-val": lambda r: nones_last(r.best_val),
-        "last-val": lambda r: nones_last(r.last_val),
+        # losses of different kinds (DDPM's MSE(ε), cold's L1(x0)) are ranked each among their own kind
+        "best-val": lambda r: (r.loss_kind or "", *nones_last(r.best_val)),
+        "last-val": lambda r: (r.loss_kind or "", *nones_last(r.last_val)),
         "epochs": lambda r: nones_last(r.epoch),
         "duration": lambda r: nones_last(r.duration),
         "status": lambda r: r.status,
@@ -76,6 +77,10 @@ def runs_command(
 
     root = runs_root(runs_dir)
     rows = summarize_all(root)
+    if rows:
+        from diffdash.store.index_memory import remember_indices
+
+        remember_indices(root, {r.index: r.id for r in rows if r.index})  # `compare 1 5` then warns if they move
     if statuses:
         rows = [r for r in rows if r.status in statuses]
     if models:
@@ -98,6 +103,9 @@ def runs_command(
             click.echo("start one with `diffdash new --epochs 1`, or point --runs-dir (or DIFFDASH_RUNS) at your runs")
         return
     _print_table(rows)
+    kinds = sorted({r.loss_kind for r in rows if r.loss_kind})
+    if sort in ("best-val", "last-val") and len(kinds) > 1:
+        click.echo(f"ranked within each loss kind ({', '.join(kinds)}): losses of different kinds do not compare")
 
 
 HEADERS = (
@@ -105,7 +113,7 @@ HEADERS = (
     "id",
     "name",
     "model",
-    "n_hidden",
+    "network",
     "epochs",
     "best val @ep",
     "last val",
@@ -124,11 +132,11 @@ def _cells(r) -> list[str]:
         r.id,
         (r.name or "") + (" *" if r.has_notes else ""),  # `new --name X` makes X the id too: shown in both
         r.model or "-",
-        ",".join(map(str, r.n_hidden)) if r.n_hidden else "-",
+        r.network or "-",
         done,
         format_at(r.best_val, r.best_epoch),
         format_loss(r.last_val),
-        r.status,
+        r.status + (f" ({r.phase})" if r.phase else ""),  # "running (training the MNIST classifier 40%)"
         _started(r.started),
         format_seconds(r.duration),
         " ".join(r.tags),
@@ -152,7 +160,8 @@ def _print_table(rows) -> None:
             if n == 0:
                 text = click.style(text, bold=True)
             elif i == status_col:
-                text = click.style(text, fg=COLOURS.get(cell, "white"), bold=cell == "damaged")
+                state = cell.split(" ")[0]
+                text = click.style(text, fg=COLOURS.get(state, "white"), bold=state == "damaged")
             parts.append(text)
         click.echo("  ".join(parts).rstrip())
     for r in rows:

@@ -25,7 +25,7 @@ SAMPLE_BATCH = 250
 
 
 @click.command("sample")
-@click.argument("run_ref", metavar="RUN")
+@click.argument("run_ref", metavar="[RUN]", default="latest")  # as watch and serve: the newest run
 @runs_dir_option
 @click.option("-n", "n", type=int, default=16, show_default=True, help="How many samples.")
 @click.option("--sampler", default=None, help="One of the run's samplers, e.g. ddim (default: its preview sampler).")
@@ -88,11 +88,14 @@ def sample_command(
     if output is None:
         kind = f"{sampler}-{start}" if config.model == "cold" else sampler
         output = run.samples_dir / f"sample-{kind}-{steps}-seed{seed}-n{n}.png"
+    from diffdash.commands.output_paths import check_output
+
+    check_output(output)  # before the fresh-name rule: a device or FIFO is refused, never stepped around
     new_folder = missing_folder(output)
     taken = output if output.exists() and not force else None
     if taken is not None:
         output = fresh_path(output)  # never overwrite without --force, never refuse either
-    from diffdash.budget import MemoryBudgetError, check_fits, sampling_bytes
+    from diffdash.budget import MemoryBudgetError, check_fits, describe_network, sampling_bytes
     from diffdash.devices import DeviceError, resolve_device
     from diffdash.images import save_grid
 
@@ -103,10 +106,10 @@ def sample_command(
     batch = min(n, SAMPLE_BATCH)
     try:
         check_fits(
-            sampling_bytes(config.n_hidden, batch, n, config.norm),
+            sampling_bytes(config, batch, n),
             dev,
             "n",
-            f"sampling {n} digits {batch} at a time from n-hidden {','.join(map(str, config.n_hidden))}",
+            f"sampling {n} digits {batch} at a time from {describe_network(config)}",
             "ask for fewer with -n",
         )
     except MemoryBudgetError as exc:
@@ -117,11 +120,17 @@ def sample_command(
             process.prior_t = prior_t
         if gen_noise is not None:
             process.gen_noise = gen_noise
-    x = sample_batches(
-        process, net, n, batch, sampler=sampler, steps=steps, seed=seed, start=start, cold=config.model == "cold"
-    )
-    output.parent.mkdir(parents=True, exist_ok=True)
-    save_grid(x, output)
+    from diffdash.metrics.evaluate import generate
+
+    cold = {"start": start} if config.model == "cold" else {}
+    x = generate(process, net, n, sampler=sampler, steps=steps, seed=seed, batch=batch, **cold)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        save_grid(x, output)
+    except OSError as exc:  # the folder changed while sampling (removed, made read-only, filled up)
+        from diffdash.commands.output_paths import refused
+
+        raise refused(output, exc, "--output") from None
     from diffdash.diffusion.samplers import passes
 
     click.echo(f"wrote {n} samples ({sampler}, {passes(config.model, sampler, steps, config.n_T)} steps) to {output}")
@@ -148,17 +157,15 @@ def missing_folder(output: Path) -> Path | None:
 
 def load_for_sampling(run, config, device: str):
     """The run's network with last.pt's weights, and its process; exit 2 when the checkpoint is unusable."""
-    from diffdash.checkpoint import CheckpointError, load_weights_into
+    from diffdash.checkpoint import CheckpointError
     from diffdash.diffusion import build_process
-    from diffdash.models import build_network
+    from diffdash.sampling import trained_network
 
     ck = read_run_checkpoint(run, device=device)
-    net = build_network(config).to(device)
     try:
-        load_weights_into(net, ck["model"], run.last_checkpoint)
+        net = trained_network(config, ck["model"], run.last_checkpoint, device)
     except CheckpointError as exc:
         raise run_error(run, str(exc)) from None
-    net.eval()
     process = build_process(config, device)
     if process.needs_data:
         process.attach_data(*run_digits(run, config, device))
@@ -174,21 +181,6 @@ def run_digits(run, config, device: str):
     except DataError as exc:
         raise run_error(run, str(exc)) from None
     return run_tensors(data, config.train_limit, config.val_limit, device)
-
-
-def sample_batches(process, net, n: int, batch: int, *, sampler: str, steps: int, seed: int, start: str, cold: bool):
-    """n samples, `batch` at a time; batch i starts from seed + 1_000_003 * i (as `eval` draws them), so
-    -n up to one batch gives exactly the grid it always gave."""
-    import torch
-
-    extra = {"start": start} if cold else {}
-    out = []
-    with torch.no_grad():
-        for i, first in enumerate(range(0, n, batch)):
-            k = min(batch, n - first)
-            x = process.sample(net, k, sampler=sampler, steps=steps, seed=seed + 1_000_003 * i, **extra)
-            out.append(x.detach().float().cpu())
-    return torch.cat(out)
 
 
 def check_cold_options(config, start: str, prior_t: int | None, gen_noise: float | None) -> None:

@@ -4,7 +4,8 @@ textual-serve starts one process per browser tab running the command it was give
 driver in between, so the browser shows exactly the terminal app. Terminal image protocols (sixel,
 kitty) do not reach a browser, so the grids are forced to half-cell blocks. There is no
 authentication: anyone who can open the page sees the runs and can start a dashboard process, so
-only loopback addresses are served unless --public says otherwise.
+only loopback addresses are served unless --public says otherwise. The guards against other web pages,
+huge terminals, too many tabs and orphaned dashboards are in `serve_guard`.
 """
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ def check_port_free(host: str, port: int) -> None:
     help="Allow a --host other than loopback. There is no authentication: anyone who reaches the port sees the runs.",
 )
 @click.option("--public-url", default=None, help="The URL browsers use to reach this server (behind a proxy).")
+@click.option(
+    "--max-sessions",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="Dashboards open at once (one process per browser tab); more tabs are refused.",
+)
 def serve_command(
     run_refs: tuple[str, ...],
     compare: bool,
@@ -72,6 +80,7 @@ def serve_command(
     host: str,
     public: bool,
     public_url: str | None,
+    max_sessions: int = 4,
 ) -> None:
     """Serve the dashboard of RUN (default: latest), or `compare` on runs, in a web browser.
 
@@ -91,7 +100,7 @@ def serve_command(
     if len(run_refs) > 1 and not compare:
         raise click.UsageError("the dashboard shows one run: give one RUN, or --compare RUN RUN... to compare runs")
     try:
-        from textual_serve.server import Server
+        from diffdash.commands.serve_guard import GuardedServer
     except ImportError:
         raise click.UsageError(f"diffdash serve needs the textual-serve package: {INSTALL_HINT}") from None
     runs = find_runs(runs_dir, run_refs, least=2) if compare else [find_run(runs_dir, (run_refs or ("latest",))[0])]
@@ -100,7 +109,17 @@ def serve_command(
     command = app_command(root.resolve(), [r.id for r in runs], compare=compare)
     title = f"diffdash {'compare' if compare else 'watch'} {' '.join(r.id for r in runs)}"
     shown_host = f"[{host}]" if ":" in host else host
-    Server(command, host=host, port=port, title=title, public_url=public_url or f"http://{shown_host}:{port}").serve()
+    if public:
+        click.secho(
+            f"warning: --public serves {host}:{port} with no authentication: anyone who reaches it sees these runs",
+            fg="yellow",
+            err=True,
+        )
+    url = public_url or f"http://{shown_host}:{port}"
+    GuardedServer(
+        command, max_sessions=max_sessions, trust_host=public and public_url is None, host=host, port=port,
+        title=title, public_url=url,
+    ).serve()  # fmt: skip
 
 
 commands = [serve_command]

@@ -30,6 +30,14 @@ tensorboard_option = click.option(
     metavar="DIR",
     help="Also write TensorBoard event files to DIR/<run id> (view: tensorboard --logdir DIR).",
 )
+export_tensorboard_option = click.option(  # `export`: the event files are written instead of the table
+    "--tensorboard",
+    "tensorboard",
+    type=FolderPath(file_okay=False, path_type=Path),
+    default=None,
+    metavar="DIR",
+    help="Write TensorBoard event files to DIR/<run id> instead of the table (view: tensorboard --logdir DIR).",
+)
 
 
 def check_tensorboard(tensorboard: Path | None) -> None:
@@ -44,6 +52,9 @@ def check_tensorboard(tensorboard: Path | None) -> None:
         raise click.BadParameter(str(exc), param_hint="--tensorboard") from None
     if tensorboard.exists() and not tensorboard.is_dir():
         raise click.BadParameter(f"{tensorboard} is a file, not a folder", param_hint="--tensorboard")
+    from diffdash.commands.output_paths import check_output
+
+    check_output(tensorboard, "--tensorboard", folder=True)  # /proc/tbx: refused now, not "logging stopped" later
 
 
 def training_listeners(tensorboard: Path | None, run: Any, say: Callable[[str], None]) -> list:
@@ -61,7 +72,7 @@ def export_tensorboard(runs: list, tensorboard: Path) -> None:
 
     for run in runs:
         try:
-            target = export_run(run, tensorboard)
+            target = export_run(run, tensorboard, say=lambda message: click.echo(message, err=True))
         except ExportRefused as exc:
             raise click.BadParameter(str(exc), param_hint="--tensorboard") from None
         click.echo(f"wrote {target}", err=True)

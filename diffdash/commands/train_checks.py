@@ -27,22 +27,43 @@ def load_data(config: RunConfig, say: Callable[[str], None]) -> Any:
 
 def check_memory(config: RunConfig) -> None:
     """Refuse, before allocating, a network and batch that cannot fit in the memory free now."""
-    from diffdash.budget import MemoryBudgetError, check_fits, training_bytes
+    from diffdash.budget import MemoryBudgetError, check_fits, describe_network, training_bytes
     from diffdash.devices import resolve_device
 
     n_images = (config.train_limit or 60_000) + (config.val_limit or 10_000)
-    needed = training_bytes(config.n_hidden, config.batch_size, n_images, config.norm, ema=config.ema is not None)
-    shown = ",".join(map(str, config.n_hidden))
+    needed = training_bytes(config, config.batch_size, n_images)
+    widths = "n_hidden" if config.net == "cnn" else f"{config.net}_channels"
     try:
         check_fits(
             needed,
             resolve_device(config.device),
-            "n_hidden",
-            f"training n-hidden {shown} with batch size {config.batch_size}",
-            "use fewer channels (--n-hidden) or a smaller --batch-size",
+            widths,
+            f"training {describe_network(config)} with batch size {config.batch_size}",
+            f"use fewer channels (--{widths.replace('_', '-')}) or a smaller --batch-size",
         )
     except MemoryBudgetError as exc:
         raise bad(exc.param, str(exc)) from None
+
+
+def check_worker_resources(
+    config: RunConfig, nproc: int, device: str = "cpu", cores: int | None = None, free: int | None = None
+) -> None:
+    """`--nproc N` that this machine cannot hold (cores, or host memory: every worker is a process with torch
+    and its own copy of the data): exit 2 before torchrun starts anything."""
+    from diffdash.budget import free_bytes, training_bytes, workers_problem
+    from diffdash.devices import available_cores
+
+    if nproc <= 1:
+        return
+    n_images = (config.train_limit or 60_000) + (config.val_limit or 10_000)
+    local_batch = -(-config.batch_size // nproc)
+    # on CUDA, weights and activations live on each worker's GPU (`check_memory` checks one)
+    per_worker = n_images * 28 * 28 * 4 if device == "cuda" else training_bytes(config, local_batch, n_images)
+    problem = workers_problem(
+        nproc, per_worker, available_cores() if cores is None else cores, free_bytes("cpu") if free is None else free
+    )
+    if problem:
+        raise bad("nproc", problem)
 
 
 def create_run(root: Path, run_id: str, config: RunConfig, state: str = "running") -> RunDir:
@@ -96,11 +117,11 @@ def prepare_resume(run: RunDir) -> RunConfig:
 
 
 def check_weights_fit(run: RunDir, config: RunConfig, state: dict[str, Any]) -> None:
-    from diffdash.checkpoint import CheckpointError, load_weights_into
-    from diffdash.models import build_network
+    from diffdash.checkpoint import CheckpointError
+    from diffdash.sampling import trained_network
 
     try:
-        load_weights_into(build_network(config), state["model"], run.last_checkpoint)
+        trained_network(config, state["model"], run.last_checkpoint)
     except CheckpointError as exc:
         raise run_error(run, str(exc)) from None
 

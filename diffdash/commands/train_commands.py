@@ -10,7 +10,13 @@ import click
 
 from diffdash.commands.common import bad, checked_runs_root, find_run, image_mode_option, runs_dir_option
 from diffdash.commands.help_sections import SectionedCommand
-from diffdash.commands.new_options import build_config, training_options
+from diffdash.commands.new_options import (
+    build_config,
+    max_time_resume_option,
+    resume_max_time,
+    study_option,
+    training_options,
+)
 from diffdash.commands.tensorboard_option import check_tensorboard, tensorboard_option, training_listeners
 from diffdash.commands.train_checks import check_memory, create_run, load_data, prepare_resume
 from diffdash.commands.train_workers import check_workers, workers_options
@@ -49,9 +55,19 @@ def early_data(config: RunConfig, headless: bool):
     return load_data(config, say)
 
 
+class FiniteFloatRange(click.FloatRange):
+    """FloatRange that also refuses nan and inf (nan compares false with both bounds, so it passes a range)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"must be a finite number of seconds, got {value}", param, ctx)
+        return number
+
+
 progress_every_option = click.option(
     "--progress-every",
-    type=click.FloatRange(min=0.1),
+    type=FiniteFloatRange(min=0.1),
     default=30.0,
     show_default=True,
     metavar="SECONDS",
@@ -72,7 +88,8 @@ def warn_saturated_levels(config: RunConfig) -> None:
 @click.command("new", cls=SectionedCommand)
 @training_options
 @runs_dir_option
-@click.option("--study", default=None, help="Tag the run as a member of study NAME (`diffdash runs --study NAME`).")
+@study_option
+@click.option("--trial", type=click.IntRange(min=0), default=None, hidden=True, help="A study search's trial number.")
 @click.option("--headless", is_flag=True, help="Plain progress lines instead of the dashboard.")
 @click.option(
     "--prepare",
@@ -129,10 +146,9 @@ def prepare_run(config: RunConfig, runs_dir: Path | None, nproc: int, tensorboar
     run = create_run(root, new_run_id(config.model, config.name), config, state="created")
     click.echo(f"run {run.id} created in {root} (nothing trained yet)")
     click.echo("start it on every node of the cluster (HOST:PORT a free port on one of them, for the rendezvous):")
-    click.echo(
-        f"  torchrun --nnodes NODES --nproc-per-node {nproc} --rdzv-backend c10d --rdzv-endpoint HOST:29400 \\\n"
-        f"      -m diffdash.worker {run.path.resolve()}"
-    )
+    from diffdash.distributed.launch import cluster_command  # the one place the cluster's torchrun line is built
+
+    click.echo("  " + cluster_command(str(run.path.resolve()), "NODES", nproc, "HOST:29400"))
     more = (f" --nproc {nproc}" if nproc > 1 else "") + (f" --runs-dir {root}" if runs_dir is not None else "")
     click.echo(f"or on this machine: diffdash resume {run.id}{more}")
     return 0
@@ -148,6 +164,7 @@ def prepare_run(config: RunConfig, runs_dir: Path | None, nproc: int, tensorboar
     default=None,
     help="torch.compile the network for training steps, or not (default: as before; one process only).",
 )
+@max_time_resume_option
 @click.option("--headless", is_flag=True, help="Plain progress lines instead of the dashboard.")
 @progress_every_option
 @image_mode_option
@@ -158,6 +175,7 @@ def resume_command(
     runs_dir: Path | None,
     epochs: int | None,
     compile_: bool | None,
+    max_time: str | None,
     headless: bool,
     progress_every: float,
     image_mode: str,
@@ -186,6 +204,7 @@ def resume_command(
 
             check_compile(config.device)
         config.compile = compile_
+    resume_max_time(run, config, max_time, nproc)
     state = recorded_state(run)
     if state == "finished" and trained_epochs(run) >= config.epochs:
         from diffdash.store import remove_stale_temp_files
@@ -209,6 +228,13 @@ def resume_command(
 def recorded_state(run: RunDir) -> str | None:
     try:
         return run.read_status().get("state")
+    except (OSError, ValueError):
+        return None
+
+
+def recorded_reason(run: RunDir) -> str | None:
+    try:
+        return run.read_status().get("reason")
     except (OSError, ValueError):
         return None
 
@@ -268,11 +294,11 @@ def train(
 def train_headless(
     run: RunDir, config: RunConfig, *, data, resume: bool, listeners: list | None = None, progress_every: float = 30.0
 ) -> int:
-    from diffdash.controls import Controls
+    from diffdash.distributed.control_file import FileControls
     from diffdash.progress import HeadlessPrinter
     from diffdash.training import Engine
 
-    controls = Controls()
+    controls = FileControls(run.path)  # a study search stops a pruned trial through the run's control file
     printer = HeadlessPrinter(every_s=progress_every, config=config.to_dict(), run_dir=run)
     printer.start_ticker()
 
@@ -291,7 +317,10 @@ def train_headless(
         printer.close()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
-    if state == "stopped":
+    if state == "stopped" and recorded_reason(run) == "max-time":
+        more = f"diffdash resume {run.id} --max-time LONGER"
+        click.echo(f"stopped: its --max-time of {config.max_time} training is spent; more with: {more}")
+    elif state == "stopped":
         click.echo(f"stopped; continue with: diffdash resume {run.id}")
     return 1 if state == "failed" else 0
 

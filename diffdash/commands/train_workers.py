@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 import shutil
 import signal
+import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -20,6 +22,8 @@ from diffdash.config import RunConfig
 from diffdash.store import RunDir
 
 FOLLOW_S = 0.2
+STOP_GRACE_S = 10.0  # a stop request (Ctrl-C, SIGTERM) the workers have not honoured by then ends torchrun
+KILL_GRACE_S = 5.0
 
 
 def workers_options(f):
@@ -60,9 +64,12 @@ def check_workers(config: RunConfig, nproc: int, max_restarts: int = 0) -> None:
 
         cuda_count = torch.cuda.device_count()
     try:
-        check_request(config.device, nproc, cuda_count)
+        device, _ = check_request(config.device, nproc, cuda_count)
     except DistributedError as exc:
         raise bad("nproc", str(exc)) from None
+    from diffdash.commands.train_checks import check_worker_resources
+
+    check_worker_resources(config, nproc, device)
 
 
 def train_with_workers(
@@ -118,13 +125,16 @@ def follow_headless(run: RunDir, config: RunConfig, proc, *, resume: bool, liste
     printer.start_ticker()
     told = [printer, *(listeners or [])]
 
+    ending = WorkersEnding(proc, say=printer.console.print)
+
     def on_signal(_signum, _frame):
         if controls.stop.is_set():
             printer.console.print("[yellow]aborting: stopping torchrun and its workers[/]")
-            proc.terminate()
+            ending.end_now()
             return
         printer.console.print("[yellow]stopping every worker after this step (again to abort)…[/]")
         controls.stop.set()
+        ending.stop_requested()
 
     old_int = signal.signal(signal.SIGINT, on_signal)
     old_term = signal.signal(signal.SIGTERM, on_signal)
@@ -136,13 +146,68 @@ def follow_headless(run: RunDir, config: RunConfig, proc, *, resume: bool, liste
                     listener(event)
             if done:
                 break
+            ending.check()
             time.sleep(FOLLOW_S)
     finally:
+        ending.finish()  # torchrun never outlives us (its workers die with it: their parent-death signal)
         mirror.close()
         printer.close()
         signal.signal(signal.SIGINT, old_int)
         signal.signal(signal.SIGTERM, old_term)
-    return report_end(run, follower.final_state(), proc.returncode)
+    state = follower.final_state()
+    if state == "crashed" and controls.stop.is_set():
+        state = mark_stopped(run)
+    return report_end(run, state, proc.returncode)
+
+
+class WorkersEnding:
+    """A stop the workers do not honour within STOP_GRACE_S (stuck starting, stopped, hung in a collective)
+    ends torchrun: SIGTERM, then SIGKILL after KILL_GRACE_S. A second Ctrl-C or SIGTERM does it at once."""
+
+    def __init__(self, proc, say: Callable[[str], None]):
+        self.proc = proc
+        self.say = say
+        self.stop_by: float | None = None
+        self.kill_by: float | None = None
+
+    def stop_requested(self) -> None:
+        self.stop_by = time.monotonic() + STOP_GRACE_S
+
+    def end_now(self) -> None:
+        if self.kill_by is None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.kill_by = time.monotonic() + KILL_GRACE_S
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if self.stop_by is not None and now > self.stop_by and self.kill_by is None:
+            self.say(f"[yellow]the workers did not stop within {STOP_GRACE_S:.0f} s: ending torchrun[/]")
+            self.end_now()
+        if self.kill_by is not None and now > self.kill_by and self.proc.poll() is None:
+            self.proc.kill()
+
+    def finish(self) -> None:
+        if self.proc.poll() is None:
+            self.end_now()
+            try:
+                self.proc.wait(KILL_GRACE_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def mark_stopped(run: RunDir) -> str:
+    """The workers were ended after a stop request, before rank 0 could record it: the run is stopped (and
+    resumable from its last checkpoint), not running or crashed."""
+    from diffdash.fsutil import read_json
+
+    try:
+        status = read_json(run.status_path)
+        status = status if isinstance(status, dict) else {}
+        run.write_status({**status, "state": "stopped", "error": None, "ended": time.time()})
+    except (OSError, ValueError):
+        return "crashed"
+    return "stopped"
 
 
 def report_end(run: RunDir, state: str, returncode: int | None) -> int:

@@ -20,9 +20,9 @@ def plain_snapshot(run: RunDir) -> str:
     from rich.text import Text
 
     from diffdash.event_text import describe_event
-    from diffdash.formats import format_loss
+    from diffdash.formats import format_clock, format_loss
     from diffdash.history import History
-    from diffdash.run_progress import RunProgress, fmt_duration
+    from diffdash.run_progress import RunProgress
 
     try:
         config = run.read_config()
@@ -47,7 +47,9 @@ def plain_snapshot(run: RunDir) -> str:
         ticking = status["time"] + max(time.time() - status["heartbeat"], 0.0)  # the status is newer than events
         meter.last = {**meter.last, "time": max(ticking, meter.last.get("time", 0.0))}
     f = meter.figures(running=state == "running")
-    hidden = ",".join(map(str, config.get("n_hidden") or []))
+    from diffdash.models import network_text
+
+    hidden = network_text(config)
     lines = [
         f"{run.id}  {state}  {config.get('model', '?')} [{hidden}]  {config.get('parameters', 0):,} params  "
         f"{config.get('resolved_device', config.get('device', '?'))} "
@@ -56,16 +58,46 @@ def plain_snapshot(run: RunDir) -> str:
         + (f"  {f['phase']}" if f["phase"] else "")
         + (f"  loss {f['loss']:.4f}" if f["loss"] is not None else "")
         + (f"  {f['images_per_s']:,.0f} img/s" if f["images_per_s"] else "")
-        + f"  elapsed {fmt_duration(f['elapsed'])}  ETA {fmt_duration(f['eta'])}",
+        + f"  elapsed {format_clock(f['elapsed'])}"
+        + (f"  ETA {format_clock(f['eta'])}" if state == "running" else f"  training {format_clock(f['train_time'])}"),
     ]
     for e in history.epochs[-5:]:
         train, val = format_loss(e.get("train_loss", 0)), format_loss(e.get("val_loss"))
         lines.append(f"  epoch {e.get('epoch', 0):>3}  train {train}  val {val}")
+    lines += system_lines(history)
     grids = run.samples()
     if grids:
         lines.append(f"newest grid: {grids[-1][1]}")
     lines += [f"  {n}" for n in notes[-4:]]
     return "\n".join(lines)
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 40) -> str:
+    """The newest `width` values as block characters, lowest to highest of those shown."""
+    shown = values[-width:]
+    lo, hi = min(shown), max(shown)
+    span = hi - lo or 1.0
+    return "".join(SPARKS[min(int((v - lo) / span * len(SPARKS)), len(SPARKS) - 1)] for v in shown)
+
+
+def system_lines(history) -> list[str]:
+    """The `system` samples as a history: each figure's sparkline (oldest to newest), its latest and its peak."""
+    out = []
+    figures = (("cpu_percent", "CPU", "%"), ("rss_bytes", "memory", "GiB"), ("gpu_mem_bytes", "GPU", "GiB"))
+    for name, label, unit in figures:
+        y = history.figure_x(name)[1]
+        if not y:
+            continue
+        values = [v / 2**30 for v in y] if unit == "GiB" else y
+        digits = ".0f" if unit == "%" else ".2f"
+        out.append(
+            f"  {label:<6} {sparkline(values)}  now {values[-1]:{digits}} {unit}  peak {max(values):{digits}} {unit}"
+            f"  ({len(values)} sample{'s' if len(values) != 1 else ''})"
+        )
+    return (["system (every few seconds of training, oldest to newest):", *out]) if out else []
 
 
 @click.command("watch")

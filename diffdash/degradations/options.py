@@ -1,18 +1,17 @@
-"""The cold-diffusion options, each declared once: its config field, flag, type, default, allowed values and help.
+"""The cold-diffusion options, each declared once as an `Option` of the run's option table (diffdash/options).
 
 `RunConfig` takes its cold fields from here, `validate` checks them here, and `diffdash new` builds its
-`--kernel-size`, `--mask-std`, ... options from here, so an option is added or changed in one place. Torch-free:
-the CLI reads this to build its options. A degradation's options name it as their `owner`; the ones the cold
-process itself reads (the loss, the generation prior) have owner "cold". The values users may pass are also
-what the degradation modules accept (they import their choices from here).
+`--kernel-size`, `--mask-std`, ... options from here. Torch-free. A degradation's options name it in
+`applies_to`; the ones the cold process itself reads (the loss, the generation prior) say "cold". The values
+users may pass are also what the degradation modules accept (they import their choices from here).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from diffdash.options.option import Option
 
 BLUR_SCHEDULES = ("even", "constant", "growing", "linear")
 PADDINGS = ("circular", "reflect", "zero")
@@ -20,36 +19,6 @@ MASK_PLACES = ("centre", "random")
 PIXELATE_SIZES = (1, 2, 4, 7, 14)
 FADE_TARGETS = ("black", "mean")
 LOSSES = ("l1", "l2")
-CLICK_TYPES = {"int": int, "float": float, "str": str, "int | None": int}
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str  # the RunConfig field; the flag is --name-with-dashes
-    type: str  # the field's annotation, as config_file checks config.json against it
-    default: Any
-    help: str
-    owner: str  # the degradation it configures, or "cold" for the process
-    choices: tuple | Callable[[], tuple] = ()  # allowed values: "unknown <what> 'x': choose one of ..."
-    what: str = ""
-    valid: Callable[[Any, Any], bool] | None = None  # (value, config) -> fine?; else `rule` is the message
-    rule: str = ""  # formatted with {value} and {n_T}
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    def allowed(self) -> tuple:
-        return self.choices() if callable(self.choices) else self.choices
-
-    def problem(self, value: Any, config: Any) -> str | None:
-        """Why `value` is not allowed (one line naming the option and the fix), else None."""
-        allowed = self.allowed()
-        if allowed and value not in allowed:
-            return f"unknown {self.what} {value!r}: choose one of {', '.join(map(str, allowed))}"
-        if self.valid is not None and not self.valid(value, config):
-            return self.rule.format(value=value, n_T=config.n_T)
-        return None
 
 
 def _degradation_names() -> tuple[str, ...]:
@@ -116,20 +85,3 @@ OPTIONS: tuple[Option, ...] = (
         valid=lambda v, _c: _finite(v) and v >= 0, rule="gen noise must be zero or positive, got {value}",
     ),
 )  # fmt: skip
-
-
-def click_options() -> list:
-    """`diffdash new`'s options for these, in declaration order."""
-    import click
-
-    return [
-        click.option(
-            o.flag,
-            o.name,
-            type=CLICK_TYPES[o.type],
-            default=o.default,
-            show_default=o.default is not None,
-            help=o.help,
-        )
-        for o in OPTIONS
-    ]

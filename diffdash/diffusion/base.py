@@ -53,6 +53,13 @@ class Process:
         """{variant: images}: extra grids beside each preview, written to samples/<variant>/epoch_XXXX.png."""
         return {}
 
+    def preview_passes(self, sampler: str, steps: int | None) -> int:
+        """How often one preview (its grid and its variants) asks `should_stop`: the total its progress
+        counts to ("sampling 35/50")."""
+        from diffdash.diffusion.samplers import passes
+
+        return passes(self.name, sampler, steps, int(getattr(self, "n_T", 0)))
+
     def forward_strip(self, x0: torch.Tensor) -> torch.Tensor | None:
         """One digit along t, (k, 1, 28, 28), for samples/forward.png (written once at the start), or None."""
         return None

@@ -198,6 +198,15 @@ class ColdDiffusion(Process):
         out["trajectory"] = self.reverse_strip(net, seed=seed)
         return out
 
+    def preview_passes(self, sampler: str, steps: int | None) -> int:
+        """The generated grid, the reconstructions and the other samplers' grids: one `should_stop` per step."""
+        self.prior()  # where generation starts (t*) is fixed by the prior, fitted once
+        walks = [(sampler, int(self.prior_t or self.n_T)), (sampler, self.n_T)]
+        walks += [(other, int(self.prior_t or self.n_T)) for other in self.samplers if other != sampler]
+        return sum(
+            len(self.timesteps(s, 1 if sampler_class(self.name, name).one_step else steps)) - 1 for name, s in walks
+        )
+
     @torch.no_grad()
     def reconstruction_sets(
         self, net: nn.Module, x0: torch.Tensor, *, sampler: str, steps: int | None, seed: int

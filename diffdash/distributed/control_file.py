@@ -10,17 +10,22 @@ old one is not replayed after a restart. Workers on other nodes need nothing: on
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import stat
+import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from diffdash.controls import Controls
-from diffdash.fsutil import atomic_write_json, read_json
+from diffdash.fsutil import atomic_write_json
 
 CONTROL_FILE = "control.json"
 POLL_S = 0.05
+MAX_CONTROL_BYTES = 64 * 1024  # the launcher writes ~100 bytes; anything bigger is not its file
 
 
 @dataclass
@@ -36,13 +41,46 @@ def control_path(run_path: str | Path) -> Path:
 
 
 def write_control(run_path: str | Path, state: ControlState) -> None:
-    atomic_write_json(control_path(run_path), {**asdict(state), "time": time.time()})
+    path = control_path(run_path)
+    with contextlib.suppress(OSError):
+        if not stat.S_ISREG(os.lstat(path).st_mode):  # a symlink or FIFO squatting in the run folder: ours to replace
+            os.unlink(path)
+    atomic_write_json(path, {**asdict(state), "time": time.time()})
 
 
-def read_control(run_path: str | Path) -> ControlState:
-    """The requests as last written; a missing or damaged file is no request."""
+class ControlFileIgnored(ValueError):
+    """control.json is not a small regular file (a symlink, FIFO, device, or too big): it is not read at all."""
+
+
+def read_small_json(path: Path) -> object:
+    """The JSON in `path`, read only if it is a regular file of at most MAX_CONTROL_BYTES: a symlink to
+    /dev/zero would fill memory, a FIFO would block the training step forever."""
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise ControlFileIgnored(f"{path} is not a regular file: ignored")
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())  # the file opened, not the one looked at (it may have been swapped)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_CONTROL_BYTES:
+            raise ControlFileIgnored(f"{path} is not a small regular file: ignored")
+        data = f.read(MAX_CONTROL_BYTES + 1)
+    if len(data) > MAX_CONTROL_BYTES:
+        raise ControlFileIgnored(f"{path} is larger than {MAX_CONTROL_BYTES} bytes: ignored")
+    return json.loads(data)
+
+
+def warn_stderr(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+def read_control(run_path: str | Path, warn: Callable[[str], None] | None = None) -> ControlState:
+    """The requests as last written; a missing or damaged file is no request, and one that is not a small
+    regular file is not even read (`warn` hears why)."""
     try:
-        data = read_json(control_path(run_path))
+        data = read_small_json(control_path(run_path))
+    except ControlFileIgnored as exc:
+        (warn or warn_stderr)(f"{exc}; training goes on without its requests")
+        return ControlState()
     except (OSError, ValueError):
         return ControlState()
     if not isinstance(data, dict):
@@ -61,12 +99,13 @@ def read_control(run_path: str | Path) -> ControlState:
 class ControlReader:
     """Rank 0's view of the file: applies new requests to a `Controls`, reading the file only when it changed."""
 
-    def __init__(self, run_path: str | Path, every_s: float = 0.1):
+    def __init__(self, run_path: str | Path, every_s: float = 0.1, warn: Callable[[str], None] | None = None):
         self.path = control_path(run_path)
         self.every_s = every_s
+        self.warn = warn
         self._stamp: tuple[int, int] | None = None
         self._checked = 0.0
-        self.seen = read_control(run_path)  # requests made before this worker started are not replayed
+        self.seen = read_control(run_path, warn)  # requests made before this worker started are not replayed
         self.seen.stop = self.seen.paused = False
 
     def poll(self, controls: Controls) -> None:
@@ -82,7 +121,7 @@ class ControlReader:
         if stamp == self._stamp:
             return
         self._stamp = stamp
-        state = read_control(self.path.parent)
+        state = read_control(self.path.parent, self.warn)
         _level(controls.stop, state.stop)
         _level(controls.paused, state.paused)
         if state.sample > self.seen.sample:
@@ -138,3 +177,35 @@ def _level(event: threading.Event, on: bool) -> None:
         event.set()
     else:
         event.clear()
+
+
+class FileControls(Controls):
+    """A lone headless process's `Controls` that also obey a stop written to its run's control file after it
+    started (a study search stops a pruned trial so: it checkpoints and stops as on Ctrl-C). A file left by an
+    earlier launch is no request, and the file never clears a stop that a signal asked for."""
+
+    def __init__(self, run_path: str | Path, every_s: float = 0.2):
+        super().__init__()
+        self.path = control_path(run_path)
+        self.every_s = every_s
+        self._checked = 0.0
+        self._stamp = self._stat()
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size)
+
+    def sync(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked < self.every_s:
+            return
+        self._checked = now
+        stamp = self._stat()
+        if stamp is None or stamp == self._stamp:
+            return
+        self._stamp = stamp
+        if read_control(self.path.parent).stop:
+            self.stop.set()

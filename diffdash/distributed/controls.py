@@ -28,6 +28,10 @@ class WorkerControls(Controls):
         self.reader = ControlReader(run_path) if world.main else None
         self._calls = 0
 
+    def request_stop(self) -> None:
+        """A worker's own stop request (its --max-time spent), agreed with the others at the next `sync`."""
+        self.requested.stop.set()
+
     def sync(self, force: bool = False) -> None:
         self._calls += 1
         if not force and self._calls % self.every:

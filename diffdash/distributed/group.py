@@ -23,11 +23,6 @@ def timeout_s() -> float:
         return DEFAULT_TIMEOUT_S
 
 
-def worker_device(device: str, world: World) -> str:
-    """cuda:<local rank> for CUDA workers (one GPU each), else the device as it is."""
-    return f"cuda:{world.local_rank}" if device == "cuda" else device
-
-
 def join(world: World, backend: str, device: str, timeout: float | None = None) -> None:
     """init_process_group from torchrun's variables (env://); nothing for a world of one."""
     if not world.distributed:

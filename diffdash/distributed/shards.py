@@ -37,12 +37,6 @@ def step_indices(perm: Any, batch_size: int, batch: int, rank: int, world: int) 
     return chunk[shard_rows(len(chunk), rank, world)]
 
 
-def epoch_shards(perm: Any, batch_size: int, rank: int, world: int) -> list[Any]:
-    """All of `rank`'s steps in one epoch: together with the other ranks' they cover `perm` exactly once."""
-    steps = -(-len(perm) // batch_size)
-    return [step_indices(perm, batch_size, b, rank, world) for b in range(steps)]
-
-
 def train_rows(n: int, rank: int, world: int) -> tuple[slice, int, float]:
     """(rows to run the network on, rows that count, loss weight) for one step of a global batch of `n`.
 

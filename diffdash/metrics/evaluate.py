@@ -66,15 +66,21 @@ def generate(
     batch: int = SAMPLE_BATCH,
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    **sample_options: Any,
 ) -> torch.Tensor:
-    """n samples in batches; batch i starts from seed + 1_000_003 * i, so the set only depends on (n, seed)."""
+    """n samples in batches; batch i starts from seed + 1_000_003 * i, so the set only depends on (n, seed):
+    the one batched seeded generation (`eval`, `--eval-every`, `sample`). `sample_options` go to the process's
+    `sample` (cold diffusion's `start`)."""
     out = []
     was_training = net.training
     net.eval()
     try:
         for i, start in enumerate(range(0, n, batch)):
             k = min(batch, n - start)
-            x = process.sample(net, k, sampler=sampler, steps=steps, seed=seed + 1_000_003 * i, should_stop=should_stop)
+            x = process.sample(
+                net, k, sampler=sampler, steps=steps, seed=seed + 1_000_003 * i, should_stop=should_stop,
+                **sample_options,
+            )  # fmt: skip
             out.append(x.detach().float().cpu())
             if progress is not None:
                 progress(start + k, n)

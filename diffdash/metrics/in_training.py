@@ -39,6 +39,7 @@ class TrainingEval:
         self.n = resolve_eval_n(config, n_train)
         self.say = say
         self._classifier: Classifier | None = None
+        self.progress: Callable[[int, int, float], None] | None = None  # the classifier's training, if it must
 
     def due(self, epoch: int) -> bool:
         every = self.config.eval_every
@@ -46,7 +47,7 @@ class TrainingEval:
 
     def classifier(self) -> Classifier:
         if self._classifier is None:
-            self._classifier = get_classifier(self.data, self.config.data_dir, say=self.say)
+            self._classifier = get_classifier(self.data, self.config.data_dir, say=self.say, progress=self.progress)
         return self._classifier
 
     def evaluate(self, process: Any, net: nn.Module, weights: str, should_stop: Callable[[], bool]) -> dict[str, Any]:

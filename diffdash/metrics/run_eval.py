@@ -13,13 +13,13 @@ from typing import Any
 
 import torch
 
-from diffdash.checkpoint import load_checkpoint, load_weights_into
+from diffdash.checkpoint import load_checkpoint
 from diffdash.config import RunConfig
 from diffdash.data import load_mnist, run_tensors, to_tensor
 from diffdash.diffusion import build_process
 from diffdash.metrics.evaluate import Timer, eval_event, generate, real_reference_fid, score
 from diffdash.metrics.recon import reconstruction_table
-from diffdash.models import build_network
+from diffdash.sampling import trained_network
 from diffdash.store import RunDir
 
 RECON_N = 500
@@ -41,10 +41,8 @@ def load_weights(config: RunConfig, path: Path, ema: bool | None, device: str) -
     if ema and not has_ema:
         raise EvalError("ema", f"{path.name} has no EMA weights (train with --ema DECAY): use --no-ema")
     use_ema = has_ema if ema is None else ema
-    net = build_network(config).to(device)
     weights = (ck["ema"] or {}).get("weights") if use_ema else ck["model"]
-    load_weights_into(net, weights, path)  # CheckpointError when the weights do not fit the network
-    net.eval()
+    net = trained_network(config, weights, path, device)  # CheckpointError when the weights do not fit the network
     return net, "ema" if use_ema else "raw", ck
 
 

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from diffdash.models import count_parameters, use_fast_layout  # noqa: F401 - their older home, still imported
+
 NORMS = ("chw", "hw")
 CL = torch.channels_last
 
@@ -63,6 +65,7 @@ class CNN(nn.Module):
         shape: tuple[int, int] = (28, 28),
         norm: str = "chw",
         time_embeddings: int = 16,
+        num_classes: int | None = None,
     ):
         super().__init__()
         if norm not in NORMS:
@@ -84,29 +87,33 @@ class CNN(nn.Module):
         )
         freqs = torch.tensor([0.0] + [2 * math.pi * 1.5**i for i in range(time_embeddings - 1)])
         self.register_buffer("frequencies", freqs)
+        # class labels, added to the time embedding; made only when asked for, so the starter's CNN is unchanged
+        self.label_embed = nn.Embedding(num_classes, n_hidden[0]) if num_classes else None
+
+    @classmethod
+    def from_config(cls, config, num_classes: int | None = None) -> CNN:
+        return cls(config.n_hidden, norm=config.norm, num_classes=num_classes)
+
+    def channels_last_helps(self, device: str) -> bool:
+        """Channels-last on the CPU for the (C, H, W) norm: oneDNN's convolutions then read and write NHWC
+        directly instead of reordering every activation, and the norm runs on the permuted view (about 15 %
+        off a training step on an AVX-512 CPU, measured by benchmarks/bench_engine.py). Not for the (H, W)
+        norm, which would copy to NCHW at every block, nor elsewhere (not measured)."""
+        return device == "cpu" and all(len(b.net[1].normalized_shape) == 3 for b in self.blocks[:-1])
 
     def time_encoding(self, t: torch.Tensor) -> torch.Tensor:
         phases = t[:, None] * self.frequencies[None, :]
         features = torch.cat((torch.sin(phases), torch.cos(phases) - 1), dim=1)
         return self.time_embed(features)[:, :, None, None]
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """`t` is the time as a fraction of n_T, shape (B,)."""
-        h = self.blocks[0](x) + self.time_encoding(t)
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """`t` is the time as a fraction of n_T, shape (B,); `y` class labels (B,), for a CNN built with classes."""
+        embedding = self.time_encoding(t)
+        if y is not None:
+            if self.label_embed is None:
+                raise ValueError("this network was built without classes: build it with num_classes to give labels")
+            embedding = embedding + self.label_embed(y)[:, :, None, None]
+        h = self.blocks[0](x) + embedding
         for block in self.blocks[1:]:
             h = block(h)
         return h
-
-
-def use_fast_layout(net: CNN, device: str) -> CNN:
-    """Channels-last weights on the CPU for the (C, H, W) norm: oneDNN's convolutions then read and write
-    NHWC directly instead of reordering every activation, and the norm runs on the permuted view (about
-    15 % off a training step on an AVX-512 CPU, measured by benchmarks/bench_engine.py). Elsewhere, and for
-    the (H, W) norm, which would copy to NCHW at every block, the network is left as it is."""
-    if device == "cpu" and all(len(b.net[1].normalized_shape) == 3 for b in net.blocks[:-1]):
-        return net.to(memory_format=CL)
-    return net
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

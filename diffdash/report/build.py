@@ -143,21 +143,27 @@ def _write_csv(runs: list[figures.ReportRun], path: Path) -> None:
 
 def _index_md(runs, loss_files, overlay, grid_files, fid, strips=()) -> str:
     from diffdash.comparison import config_diff
+    from diffdash.run_kinds import loss_kind, loss_kinds_warning
 
     lines = ["# diffdash report", "", "## Runs", ""]
     lines += [
-        "| run | id | status | epochs | best val @ epoch | final val | s/epoch | images/s | FID (MNIST classifier) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| run | id | status | loss | epochs | best val @ epoch | final val | s/epoch | images/s "
+        "| FID (MNIST classifier) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         s = summary_row(r.run, r.history, read_status_safe(r.run))
         best = format_at(s["best_val"], s["best_epoch"], at=" @ ")
         fid_text = format_at(s["fid"], s["fid_epoch"], digits=2, at=" @ ")
         lines.append(
-            f"| {r.label} | `{r.run.id}` | {s['status']} | {s['epochs']}/{s['epochs_total'] or '?'} | {best} "
+            f"| {r.label} | `{r.run.id}` | {s['status']} | {loss_kind(r.config)} "
+            f"| {s['epochs']}/{s['epochs_total'] or '?'} | {best} "
             f"| {format_loss(s['final_val'])} | {format_loss(s['seconds_per_epoch'], 1)} "
             f"| {format_loss(s['images_per_s'], 0)} | {fid_text} |"
         )
+    warning = loss_kinds_warning([r.label for r in runs], [r.config for r in runs])
+    if warning:
+        lines += ["", f"**Warning**: {warning} (the loss figures give each kind its own axes)."]
     diff = config_diff([r.config for r in runs]) if len(runs) > 1 else []
     if diff:
         lines += ["", "## Config differences", "", "| key | " + " | ".join(r.label for r in runs) + " |"]

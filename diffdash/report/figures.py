@@ -15,6 +15,7 @@ from diffdash.comparison import debiased_ema, sample_at, train_curve, val_curve
 from diffdash.formats import AXIS_LABELS
 from diffdash.history import History
 from diffdash.report import require_matplotlib
+from diffdash.run_kinds import loss_kind, loss_kind_long
 from diffdash.store import RunDir
 
 DPI = 100
@@ -51,10 +52,7 @@ def _log_if_positive(ax, ys: list[float]) -> None:
 
 def loss_label(config: dict[str, Any]) -> str:
     """What the loss measures: DDPM predicts the noise; a cold run restores the digit (L1 by default, or L2)."""
-    if config.get("model") == "cold":
-        kind = "L2 (MSE)" if config.get("loss") == "l2" else "L1 (mean absolute error)"
-        return f"loss ({kind} of the restored digit)"
-    return "loss (MSE of predicted noise)"
+    return f"loss ({loss_kind_long(config)})"
 
 
 def loss_figure(r: ReportRun, path: Path) -> Path:
@@ -85,29 +83,38 @@ def loss_figure(r: ReportRun, path: Path) -> Path:
 
 
 def overlay_figure(runs: list[ReportRun], path: Path) -> Path:
-    """Every run's train (solid) and validation (dashed) loss, by epoch and by images seen (fair across batch sizes)."""
+    """Every run's train (solid) and validation (dashed) loss, by epoch and by images seen (fair across batch sizes).
+
+    Runs whose losses measure different things (DDPM's MSE of the noise, cold diffusion's L1 of the digit) get a
+    row of panels each, with its own y axis named for what it measures: never one axis for both.
+    """
     plt = require_matplotlib()
-    fig, axes = plt.subplots(1, 2, figsize=OVERLAY_SIZE, dpi=DPI)
-    all_y: list[float] = []
-    for ax, axis in zip(axes, ("epoch", "images"), strict=True):
-        for r in runs:
-            tx, ty = _finite(r.history.epoch_x()[axis], r.history.train_loss)
-            val = val_curve(r.history, axis)
-            vx, vy = _finite(val.x, val.y)
-            marker = "o" if len(tx) <= 30 else None  # a few epochs read better as points joined
-            ax.plot(tx, ty, "-", color=r.colour, linewidth=2, marker=marker, markersize=4, label=f"{r.label} train")
-            ax.plot(
-                vx, vy, "--", color=r.colour, linewidth=2, marker=marker, markersize=4, label=f"{r.label} validation"
-            )
-            all_y += ty + vy
-        ax.set_xlabel(AXIS_LABELS[axis])
-        ax.set_ylabel("loss")
-        ax.grid(True, alpha=0.3)
-    for ax in axes:
-        _log_if_positive(ax, all_y)
-    axes[0].set_title("loss by epoch")
-    axes[1].set_title("loss by images seen")
-    axes[0].legend(fontsize=8)
+    groups: dict[str, list[ReportRun]] = {}
+    for r in runs:
+        groups.setdefault(loss_kind(r.config), []).append(r)
+    rows = len(groups)
+    fig, grid = plt.subplots(rows, 2, figsize=(OVERLAY_SIZE[0], OVERLAY_SIZE[1] * rows), dpi=DPI, squeeze=False)
+    for axes, (kind, members) in zip(grid, groups.items(), strict=True):
+        all_y: list[float] = []
+        for ax, axis in zip(axes, ("epoch", "images"), strict=True):
+            for r in members:
+                tx, ty = _finite(r.history.epoch_x()[axis], r.history.train_loss)
+                val = val_curve(r.history, axis)
+                vx, vy = _finite(val.x, val.y)
+                marker = "o" if len(tx) <= 30 else None  # a few epochs read better as points joined
+                ax.plot(tx, ty, "-", color=r.colour, linewidth=2, marker=marker, markersize=4, label=f"{r.label} train")
+                ax.plot(vx, vy, "--", color=r.colour, linewidth=2, marker=marker, markersize=4,
+                        label=f"{r.label} validation")  # fmt: skip
+                all_y += ty + vy
+            ax.set_xlabel(AXIS_LABELS[axis])
+            ax.set_ylabel(f"loss {kind}" if rows > 1 else loss_label(members[0].config))
+            ax.grid(True, alpha=0.3)
+        for ax in axes:
+            _log_if_positive(ax, all_y)
+        what = loss_kind_long(members[0].config) if rows > 1 else "loss"
+        axes[0].set_title(f"{what} by epoch")
+        axes[1].set_title(f"{what} by images seen")
+        axes[0].legend(fontsize=8)
     return _save(fig, path)
 
 

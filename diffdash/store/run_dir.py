@@ -21,7 +21,7 @@ from diffdash.fsutil import DISK_FULL_ERRNOS, DiskFull, atomic_write_json, new_f
 from diffdash.store.cleanup import NEW_PREFIX, remove_stale_new_folders
 from diffdash.store.lock import _HELD_LOCKS, TrainingLock, _same_file, pid_alive, process_identity
 
-STATES = ("created", "running", "finished", "failed", "stopped", "crashed")
+STATES = ("created", "running", "finished", "failed", "stopped", "crashed", "pruned")  # pruned: a search
 STALE_HEARTBEAT_S = 300.0
 RESUMED_LINE = b'{"event":"resumed"'
 

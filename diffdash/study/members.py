@@ -83,17 +83,19 @@ def run_study_name(path: Path) -> str | None:
 
 
 def expected_config(member: Member) -> dict[str, Any]:
-    """The config `diffdash new` would record for this member now (as RunConfig.to_dict gives it)."""
-    from diffdash.commands.new_options import build_config
+    """The config `diffdash new` would record for this member now (as RunConfig.to_dict gives it), built from
+    its options through the option table as `new` builds it (its params were checked when the file was read)."""
     from diffdash.config import RunConfig
+    from diffdash.options.table import from_text
 
     fields = set(RunConfig.__dataclass_fields__)
-    return build_config(**{k: v for k, v in member.params.items() if k in fields}).to_dict()
+    return RunConfig(**from_text({k: v for k, v in member.params.items() if k in fields})).validate().to_dict()
 
 
 def write_tag(run: RunDir, study: Study, member: Member) -> None:
     """Record in the run folder the options the study file gave this run, to tell later whether they changed."""
     tag = {"study": study.name, "member": member.name, "file": str(study.path), "options": member.options}
+    tag.update({k: v for k, v in (("group", member.group), ("trial", member.trial)) if v is not None})
     atomic_write_json(run.path / TAG_FILE, tag)
 
 

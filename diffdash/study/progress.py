@@ -44,6 +44,7 @@ class Row:
     fraction: float = 0.0  # of all its epochs' steps, for a progress bar that moves within long epochs
     changed: list[str] = field(default_factory=list)
     error: str | None = None
+    where: str = ""  # a cluster's placement: "slurm 12 on node3 (Priority)" (study/executors)
 
     def to_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
@@ -166,8 +167,9 @@ HEADERS = ["run", "state", "epochs", "last val", "best val @ep", "FID (MNIST clf
 
 
 def table(rows: list[Row]) -> str:
-    lines = [HEADERS] + [row_cells(r) for r in rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADERS))]
+    where = any(r.where for r in rows)  # a "where" column only for a study placed on a cluster
+    lines = [HEADERS + ["where"] * where] + [row_cells(r) + [r.where or "-"] * where for r in rows]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines)
 
 

@@ -103,6 +103,11 @@ def write_report(study: Study, findings: list[Finding], folder: Path, epochs: li
             add(Figure(path, f"{model} samples side by side at epoch {epoch}{note}", number))
     if any(r.history.evals for r in runs):
         add(Figure(figures.fid_figure(runs, folder / "fid.png"), "FID (MNIST classifier) over epochs"))
+    from diffdash.study.seed_groups import band_figure
+
+    bands = band_figure(findings, folder)
+    if bands is not None:
+        add(Figure(bands, "seed groups: validation loss, mean ± 1 std over each group's seeds"))
     for r, f in zip(runs, findings, strict=True):
         if f.member.model == "cold":
             i = groups["cold"].index(r)
@@ -182,6 +187,9 @@ def index_md(study: Study, findings: list[Finding], made: list[Figure]) -> str:
     said = sentences(findings)
     if said:
         lines += ["## Pairs that differ in one option", ""] + [f"- {s}" for s in said] + [""]
+    from diffdash.study.seed_groups import group_markdown
+
+    lines += group_markdown(findings)
     lines += ["## Figures", "", "| figure | what | coursework |", "|---|---|---|"]
     lines += [f"| [{f.path.name}]({f.path.name}) | {f.what} | {f.coursework or '-'} |" for f in made]
     lines += [""] + [f"![{f.path.stem}]({f.path.name})" for f in made]

@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-TOP_KEYS = ("study", "defaults", "runs", "grid", "report")
+TOP_KEYS = ("study", "defaults", "runs", "grid", "report", "search", "slurm", "ray")
 EXAMPLES = Path(sys.prefix) / "share" / "diffdash" / "studies"  # where pip installs the repo's studies/*.toml
 STUDY_KEYS = ("name", "description")
 REPORT_KEYS = ("epochs",)
@@ -32,6 +32,7 @@ RESERVED = {
     "headless": "the study's runs are always headless",
     "image_mode": "the study's runs draw nothing",
     "study": "the study tags its runs itself",
+    "trial": "a search numbers its trials itself",
 }
 
 
@@ -53,6 +54,8 @@ class Member:
     origin: dict[str, str]  # key -> where in the file it was set, e.g. "defaults.lr"
     argv: list[str]  # those options as `diffdash new` arguments
     params: dict[str, Any] = field(default_factory=dict)  # every option of `new` as it resolves them
+    group: str | None = None  # the member its seeds came from (study/seeds.py)
+    trial: int | None = None  # a search's trial number (study/search.py)
 
     @property
     def epochs(self) -> int:
@@ -70,6 +73,8 @@ class Study:
     members: list[Member]
     description: str = ""
     report_epochs: list[int] | None = None
+    search: Any = None  # a SearchSpec (study/search_spec.py) when the file has a [search] table
+    cluster: dict[str, Any] = field(default_factory=dict)  # the [slurm] and [ray] tables (study/executors)
 
     def select(self, only: tuple[str, ...] | list[str]) -> list[Member]:
         """Members by name, or by 1-based position in the file (how a Slurm array task picks its one)."""
@@ -118,7 +123,8 @@ def parse_study(data: dict[str, Any], path: Path) -> Study:
     if not isinstance(name, str) or not name:
         raise StudyError("study.name", 'give the study a name, e.g. name = "coursework"')
     _check_name(name, "study.name")
-    defaults = _options(_table(data, "defaults"), "defaults")
+    defaults_table, default_seeds = _seeds(_table(data, "defaults"), "defaults")
+    defaults = _options(defaults_table, "defaults")
     runs = _table(data, "runs")
     grid = _table(data, "grid")
     report = _table(data, "report")
@@ -127,17 +133,27 @@ def parse_study(data: dict[str, Any], path: Path) -> Study:
     for member, table in runs.items():
         if not isinstance(table, dict):
             raise StudyError(f"runs.{member}", "must be a table: [runs.NAME] followed by its options")
+        table, own_seeds = _seeds(table, f"runs.{member}")
         own = _options(table, f"runs.{member}")
-        members.append(_member(name, member, defaults, own, f"runs.{member}"))
+        members += _seeded(name, member, defaults, own, own_seeds, default_seeds, f"runs.{member}")
     for combo in gridlib.expand(_grid(grid)):
-        members.append(_member(name, gridlib.member_name(combo), defaults, combo, "grid"))
-    if not members:
+        members += _seeded(name, gridlib.member_name(combo), defaults, combo, None, default_seeds, "grid")
+    search = None
+    if "search" in data:
+        from diffdash.study.search_spec import parse_search
+
+        search = parse_search(data, name, defaults, default_seeds)
+    elif not members:
         raise StudyError("runs", "the study has no runs: add [runs.NAME] tables or a [grid]")
     seen: dict[str, str] = {}
+    from diffdash.study.paths import check_output_paths
+
     for m in members:
         if m.name in seen:
             raise StudyError(m.origin.get("", "runs"), f"two runs are named {m.name!r}: names must differ")
         seen[m.name] = m.name
+        if outside := check_output_paths(m.options, m.origin):
+            raise StudyError(*outside)
     epochs = report.get("epochs")
     if epochs is not None and (
         not isinstance(epochs, list) or not epochs or not all(isinstance(e, int) and e >= 1 for e in epochs)
@@ -146,7 +162,46 @@ def parse_study(data: dict[str, Any], path: Path) -> Study:
     description = head.get("description", "")
     if not isinstance(description, str):
         raise StudyError("study.description", "must be text")
-    return Study(name, path, members, description, sorted(set(epochs)) if epochs else None)
+    study = Study(name, path, members, description, sorted(set(epochs)) if epochs else None, search)
+    study.cluster = _cluster_tables(data)
+    return study
+
+
+def _cluster_tables(data: dict[str, Any]) -> dict[str, Any]:
+    from diffdash.study.executors.tables import TableError, check_table
+
+    try:
+        return {kind: check_table(kind, _table(data, kind)) for kind in ("slurm", "ray") if kind in data}
+    except TableError as exc:
+        raise StudyError(exc.key, str(exc).removeprefix(f"{exc.key}: ")) from None
+
+
+def _seeds(table: dict[str, Any], where: str) -> tuple[dict[str, Any], list[int] | None]:
+    from diffdash.study import seeds
+
+    try:
+        rest, chosen = seeds.take(table, where)
+    except seeds.SeedsError as exc:
+        raise StudyError(exc.key, str(exc)) from None
+    if chosen is not None and "seed" in rest:
+        raise StudyError(f"{where}.seeds", "give either seed or seeds, not both")
+    return rest, chosen
+
+
+def _seeded(study: str, name: str, defaults: dict[str, Any], own: dict[str, Any], own_seeds, default_seeds, where: str):
+    """The member, or one member per seed (grouped under its name) when it or [defaults] asks for seeds."""
+    from diffdash.study import seeds
+
+    try:
+        expanded = seeds.expand(name, own, own_seeds, default_seeds, where)
+    except seeds.SeedsError as exc:
+        raise StudyError(exc.key, str(exc)) from None
+    out = []
+    for member_name, options, group in expanded:
+        member = _member(study, member_name, defaults, options, where)
+        member.group = group
+        out.append(member)
+    return out
 
 
 def _table(data: dict[str, Any], key: str, required: bool = False) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from diffdash.training.previews import Previews
 from diffdash.training.recorder import Recorder
 from diffdash.training.session import Session, validation_loss
 from diffdash.training.state import EpochTimer, Position, TrainingState
+from diffdash.training.step_figures import current_lr, total_grad_norm
 
 
 class Trainer:
@@ -43,6 +44,8 @@ class Trainer:
         self.losses = StepLosses(loss_read_every)
         self.parallel = parallel  # the network as trained: by itself, or wrapped to average over workers
         self.timer = EpochTimer()  # restarted as each epoch starts
+        self.max_time_s = self.config.max_time_s()  # --max-time: training seconds (time_spent.py) before a stop
+        self.out_of_time = False
 
     def train(self) -> str:
         """Train until done, stopped or failed; returns the final state."""
@@ -50,7 +53,7 @@ class Trainer:
             self.epochs()
         except SamplingStopped:
             self.checkpoint()
-            return self.recorder.finish("stopped")
+            return self.recorder.finish("stopped", reason="max-time" if self.out_of_time else None)
         except NonFiniteLoss as exc:
             return self.recorder.finish("failed", str(exc))
         except Exception as exc:  # noqa: BLE001 - a crash in training is reported, not swallowed
@@ -101,6 +104,9 @@ class Trainer:
     def step(self, epoch: int) -> None:
         """One optimiser step on the next batch of the epoch's order, after honouring stop and pause."""
         c, s = self.controls, self.state
+        if self.max_time_s is not None and not self.out_of_time and self.recorder.time.train >= self.max_time_s:
+            self.out_of_time = True  # stopped as a user's stop is, with a checkpoint; `resume --max-time` goes on
+            c.request_stop()
         c.sync()
         if c.stop.is_set() or c.paused.is_set():
             self.read_losses()  # a stop or pause leaves no loss unread (nor a non-finite one unreported)
@@ -115,13 +121,14 @@ class Trainer:
             loss, recorded = self.parallel.loss(session.process, x, s.gen)  # with several workers: their rows
         s.opt.zero_grad(set_to_none=True)
         loss.backward()
+        grad_norm, lr = total_grad_norm(s.net), current_lr(s.opt)  # after the workers' all-reduce, on the device
         s.opt.step()
         if s.ema is not None:
             s.ema.update(s.net)
         before = Position(epoch, s.step, s.images, s.batch)
         s.batch, s.step, s.images = s.batch + 1, s.step + 1, s.images + len(x)
         self.timer.images += len(x)
-        self.losses.add(recorded, before, len(x), round(s.clock.elapsed(), 3))
+        self.losses.add(recorded, before, len(x), round(s.clock.elapsed(), 3), grad_norm, lr)
         end_of_epoch = s.batch >= session.steps_per_epoch
         if self.losses.due() or end_of_epoch or c.sample_now.is_set() or c.checkpoint_now.is_set():
             self.read_losses()
@@ -135,6 +142,7 @@ class Trainer:
 
     def read_losses(self) -> None:
         self.losses.read(self.state, self.recorder)
+        self.recorder.sample_system()  # after the step lines, so metrics.jsonl stays in step order
 
     def wait_while_paused(self) -> None:
         c = self.controls

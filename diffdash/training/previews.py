@@ -12,8 +12,7 @@ from collections.abc import Callable
 from diffdash.cadence import PreviewClock, parse_cadence
 from diffdash.controls import Controls
 from diffdash.devices import autocast
-from diffdash.diffusion.samplers import passes
-from diffdash.run_progress import PREVIEW_N
+from diffdash.run_progress import CLASSIFIER_PHASE, PREVIEW_N
 from diffdash.training.recorder import Recorder
 from diffdash.training.session import Session
 from diffdash.training.state import TrainingState
@@ -73,6 +72,9 @@ class Previews:
         quality = self.session.quality
         if quality is None:
             return
+        # the first evaluation trains the MNIST classifier (about a minute and a half, once): a phase the
+        # dashboard, `watch` and `runs` show with its progress
+        quality.progress = lambda step, total, _loss: self.recorder.progress(CLASSIFIER_PHASE, step, total)
         net = state.sampling_net()
         net.eval()
         try:
@@ -86,7 +88,7 @@ class Previews:
     def _sampling_check(self) -> Callable[[], bool]:
         """The samplers call should_stop once per step: counting the calls reports sampling progress."""
         cfg, done = self.config, 0
-        total = None if cfg.model == "cold" else passes(cfg.model, cfg.sampler, cfg.sample_steps, cfg.n_T)
+        total = self.session.process.preview_passes(cfg.sampler, cfg.sample_steps)
 
         def check() -> bool:
             nonlocal done

@@ -19,6 +19,8 @@ from diffdash.checkpoint import save_checkpoint
 from diffdash.fsutil import DiskFull, is_disk_full
 from diffdash.images import save_grid
 from diffdash.store import RunDir, compact_events, process_identity, remove_stale_temp_files
+from diffdash.time_spent import TimeSpent
+from diffdash.training.system_samples import SystemSamples
 
 if TYPE_CHECKING:
     import torch
@@ -46,15 +48,19 @@ class Recorder:
         self._last_flush = 0.0
         self._last_heartbeat = 0.0
         self._last_phase_write = 0.0
+        self.system: SystemSamples | None = None  # resource samples, once training is bound
+        self.time = TimeSpent()  # training seconds so far, for status.json (what `runs` lists)
 
     def bind(self, state: TrainingState) -> None:
         self.state = state
+        self.system = SystemSamples()  # `system` events from here on (sample_system)
 
     # ------------------------------------------------------------------ events
     def emit(self, event: dict[str, Any], persist: bool = True) -> dict[str, Any]:
         """Stamp an event with the counters and time, append it to metrics.jsonl (steps in batches), tell the
         listeners. `persist=False`: listeners only (progress, and a run that never started)."""
         event = {"event": event.pop("event"), **self._stamp(), **event}
+        self.time.apply(event)
         if persist:
             self._pending.append(event)
             if event["event"] != "step" or time.monotonic() - self._last_flush > FLUSH_EVERY_S:
@@ -80,9 +86,21 @@ class Recorder:
                 listener(event)
             return
         self.emit(event, persist=False)
-        if self.status and time.monotonic() - self._last_phase_write >= PHASE_WRITE_EVERY_S:
+        self.sample_system()
+        new = (self.status.get("phase") or {}).get("phase") != phase if self.status else False
+        if self.status and (new or time.monotonic() - self._last_phase_write >= PHASE_WRITE_EVERY_S):
+            # a phase's first report is written at once, so `runs` and `watch` never miss a short one
             self.set_status(phase={"phase": phase, "done": done, "total": total})
             self._last_phase_write = time.monotonic()
+
+    def sample_system(self) -> None:
+        """A `system` event (CPU %, memory, GPU memory on CUDA) when one is due: called after the step losses
+        are read and from phase reports, so it never lands before the step lines of the steps it follows."""
+        if self.state is None or self.system is None or not self.system.due():
+            return
+        figures = self.system.read(cuda=str(self.state.device).startswith("cuda"))
+        if figures:
+            self.emit({"event": "system", **figures})
 
     def phase_done(self) -> None:
         if self.status.get("phase"):
@@ -122,14 +140,18 @@ class Recorder:
     def announce(self, resume: bool, fields: dict[str, Any]) -> None:
         """The `start` event, or for a resume the `resumed` marker, written in the same step as the lines
         the resume undoes leave metrics.jsonl (one line per step for jq and pandas)."""
+        if resume:  # the training seconds before this session, as every view counts them
+            for e in self._read_events():
+                self.time.apply(e)
         marker = self.emit({"event": "resumed" if resume else "start", **fields}, persist=not resume)
         if resume:
             self._compact_events(self._require_state().step, marker)
 
-    def finish(self, state: str, error: str | None = None) -> str:
-        self.emit({"event": state, **({"error": error} if error else {})})
+    def finish(self, state: str, error: str | None = None, reason: str | None = None) -> str:
+        """The run's end; `reason` says why a stop came when the user did not ask for it ("max-time")."""
+        self.emit({"event": state, **({"error": error} if error else {}), **({"reason": reason} if reason else {})})
         self.flush()
-        self.set_status(state=state, error=error, ended=time.time())
+        self.set_status(state=state, error=error, ended=time.time(), reason=reason)
         return state
 
     def setup_failed(self, exc: BaseException) -> str:
@@ -196,7 +218,10 @@ class Recorder:
         s = self.state
         if s is None:
             return {}
-        return {"epoch": s.epoch, "step": s.step, "images": s.images, "time": round(s.clock.elapsed(), 3)}
+        return {
+            "epoch": s.epoch, "step": s.step, "images": s.images, "time": round(s.clock.elapsed(), 3),
+            "train_time": round(self.time.train, 3),
+        }  # fmt: skip
 
     def _stamp(self) -> dict[str, Any]:
         s = self.state
@@ -232,6 +257,9 @@ class Recorder:
     def _compact_events(self, step: int, marker: dict[str, Any]) -> None:
         compact_events(self.run, step, marker=marker)
 
+    def _read_events(self) -> list[dict[str, Any]]:
+        return self.run.read_events()[0]
+
     def _write_checkpoint(self, path: Path, make: Callable[[], dict[str, Any]]) -> None:
         save_checkpoint(path, make())
 
@@ -257,6 +285,9 @@ class NullRecorder(Recorder):
 
     def _compact_events(self, step: int, marker: dict[str, Any]) -> None:
         pass
+
+    def _read_events(self) -> list[dict[str, Any]]:
+        return []
 
     def _write_checkpoint(self, path: Path, make: Callable[[], dict[str, Any]]) -> None:
         pass

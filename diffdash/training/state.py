@@ -16,8 +16,7 @@ import torch
 
 from diffdash.config import RunConfig
 from diffdash.ema import EMA
-from diffdash.models import build_network
-from diffdash.models.cnn import use_fast_layout
+from diffdash.models import build_network, use_fast_layout
 
 
 @dataclass

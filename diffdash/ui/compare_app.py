@@ -20,16 +20,20 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Input, Static, TabbedContent, TabPane
 
 from diffdash.comparison import val_set_warning
+from diffdash.run_kinds import loss_kinds_warning
 from diffdash.store import RunDir
 from diffdash.ui.compare_data import CompareRun, chart_series, scrub_epochs
 from diffdash.ui.compare_panels import ConfigDiffTable, GridRow, RunPicker, SummaryTable, run_text
-from diffdash.ui.widgets.chart_keys import ChartApp
+from diffdash.ui.compare_view import put_back, view_state
+from diffdash.ui.widgets.chart_keys import CHART_ACTIONS, ChartApp
+from diffdash.ui.widgets.fitting_footer import FittingFooter
 from diffdash.ui.widgets.loss_chart import LossChart
 
 POLL_S = 1.0
+CHART_MIN_HEIGHT = 12
 
 
 class FilterInput(Input):
@@ -75,8 +79,10 @@ class CompareApp(ChartApp):
         image_mode: str = "auto",
         image_cls: type[Widget] | None = None,
         poll_s: float = POLL_S,
+        state: dict | None = None,
     ):
         super().__init__()
+        self.restore = state  # the view as it was left for "open run" (view_state), put back on mount
         self.poll_s = poll_s
         self.runs = [CompareRun(run, i) for i, run in enumerate(runs)]
         self.image_mode = image_mode
@@ -98,13 +104,15 @@ class CompareApp(ChartApp):
                 yield GridRow(self.runs, self.image_mode, self.image_cls, id="grids")
                 yield Static(id="scrubber")
         yield self.filter_box
-        yield Footer(compact=True)
+        yield FittingFooter(drop_first=CHART_ACTIONS)  # whole keys only, the app's own kept longest
 
     def on_mount(self) -> None:
         for table in self.query("DataTable"):
             table.can_focus = False
         self.refresh_runs(force=True)
         self.set_interval(self.poll_s, self.refresh_runs)
+        if self.restore:
+            self.call_after_refresh(put_back, self, self.restore)  # once the tabs have settled
 
     # ---------------------------------------------------------------- data
     def refresh_runs(self, force: bool = False) -> None:
@@ -115,13 +123,14 @@ class CompareApp(ChartApp):
     def runs_changed(self) -> None:
         """Redraw everything that depends on the runs or on which of them are shown."""
         shown = [r for r in self.runs if r.shown]
-        self.chart.set_series(chart_series(self.runs))
+        self.chart.set_series(chart_series(self.runs, self.chart_view))
         self.query_one(SummaryTable).update_runs(self.runs)
         self.query_one(ConfigDiffTable).update_runs(self.runs)
-        warning = val_set_warning([r.label for r in shown], [r.config for r in shown])
+        labels, configs = [r.label for r in shown], [r.config for r in shown]
+        warnings = [w for w in (loss_kinds_warning(labels, configs), val_set_warning(labels, configs)) if w]
         box = self.query_one("#warning", Static)
-        box.display = warning is not None
-        box.update(Text("⚠ " + (warning or ""), style="bold yellow"))
+        box.display = bool(warnings)
+        box.update(Text("\n".join("⚠ " + w for w in warnings), style="bold yellow"))
         epochs = scrub_epochs(self.runs)
         if epochs != self.epochs:
             self.epochs = epochs
@@ -131,6 +140,22 @@ class CompareApp(ChartApp):
             self.set_reactive(CompareApp.epoch, None)
         self.draw_grids()
         self.draw_title()
+        self.call_after_refresh(self.fit_chart)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit_chart)
+
+    def fit_chart(self) -> None:
+        """The chart takes the curves tab's height less the summary's rows (its header, a row per shown run
+        and a scrollbar), so a short terminal gets the tallest chart that still shows the summary below it."""
+        height = self.query_one("#curves-body").size.height
+        if height:
+            rows = 2 + sum(r.shown for r in self.runs)
+            self.chart.styles.height = max(CHART_MIN_HEIGHT, height - rows)
+
+    def chart_series_changed(self) -> None:
+        """`g`: the chart shows another view of every shown run."""
+        self.chart.set_series(chart_series(self.runs, self.chart_view))
 
     def watch_epoch(self) -> None:
         self.draw_grids()
@@ -224,6 +249,19 @@ class CompareApp(ChartApp):
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """Focus follows the tab: a focused curves body under the samples tab would pull the curves tab back
+        whenever the screen gets its focus again (closing the palette, coming back from a dashboard)."""
+        if not self.screen_stack:  # the app is closing
+            return
+        samples = event.pane.id == "samples"
+        self.AUTO_FOCUS = None if samples else type(self).AUTO_FOCUS  # what a screen focuses when it comes back
+        if samples:
+            self.set_focus(None)
+            self.call_after_refresh(lambda: [image.refit() for image in self.query_one(GridRow).images])
+        elif not self.filtering:
+            self.set_focus(self.query_one("#curves-body"))
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # while the filter box has the keys, letters are text, not commands
         return not (self.filter_box.has_focus and action not in ("scrub", "scrub_to", "quit"))
@@ -240,6 +278,7 @@ class CompareApp(ChartApp):
 
     def open_run(self, run: RunDir) -> None:
         self.opened = run
+        self.saved = view_state(self)  # `q` in the run's dashboard comes back to this view
         self.exit()
 
 
@@ -252,9 +291,11 @@ def run_compare(runs: list[RunDir], image_mode: str = "auto") -> None:
     from diffdash.ui.widgets.sample_image import image_class
 
     image_cls = image_class(image_mode)
+    state = None
     while True:
-        app = CompareApp(runs, image_mode=image_mode, image_cls=image_cls)
+        app = CompareApp(runs, image_mode=image_mode, image_cls=image_cls, state=state)
         app.run()
         if app.opened is None:
             return
+        state = app.saved
         DashboardApp(app.opened, image_mode=image_mode, image_cls=image_cls).run()

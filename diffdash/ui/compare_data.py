@@ -19,9 +19,11 @@ from diffdash.comparison import (
 )
 from diffdash.formats import COMPARE_AXES
 from diffdash.history import Follower
+from diffdash.run_kinds import loss_kind
 from diffdash.store import RunDir
 from diffdash.tags import matches, read_tags
 from diffdash.ui.chart_series import Series
+from diffdash.ui.chart_views import figure_series, paler
 
 
 @dataclass
@@ -67,6 +69,11 @@ class CompareRun:
         return changed
 
     @property
+    def loss_kind(self) -> str:
+        """What this run's loss measures: "MSE(ε)" (DDPM) or "L1(x0)" / "MSE(x0)" (cold)."""
+        return loss_kind(self.config)
+
+    @property
     def live(self) -> bool:
         return self.status.get("state") == "running"
 
@@ -85,24 +92,42 @@ class CompareRun:
         return self.history.fid_at(epoch)
 
 
-def chart_series(runs: list[CompareRun]) -> list[Series]:
-    """One train line (every step; smoothing applies) and one validation line (per epoch) per shown run."""
+def chart_series(runs: list[CompareRun], view: str = "loss") -> list[Series]:
+    """One train line (every step; smoothing applies) and one validation line (per epoch) per shown run.
+
+    The legend names each run with its loss kind ("small MSE(ε)", "cold L1(x0)"): the losses of DDPM and cold
+    runs are different quantities, so a reader must see which line is which.
+    """
+    if view != "loss":  # `g`: one line per run of the figure shown (memory: RSS, and GPU in the fainter colour)
+        return [
+            _compare_series(s)
+            for r in runs
+            if r.shown
+            for s in figure_series(r.history, view, r.config.get("steps_per_epoch"), color=r.rgb,
+                                   second_color=paler(r.rgb), prefix=f"{r.label} ")
+        ]  # fmt: skip
     out = []
     for r in runs:
         if not r.shown:
             continue
         h = r.history
+        group = f"{r.label} {r.loss_kind}"
         epoch_x = _compare_axes(h.epoch_x())
         if len(h.steps):
             step_x, step_y = h.step_x(r.config.get("steps_per_epoch"))
-            out.append(Series(f"{r.label} train", _compare_axes(step_x), step_y, color=r.rgb, group=r.label))
+            out.append(Series(f"{r.label} train", _compare_axes(step_x), step_y, color=r.rgb, group=group))
         else:
-            out.append(Series(f"{r.label} train", epoch_x, h.train_loss, color=r.rgb, group=r.label))
+            out.append(Series(f"{r.label} train", epoch_x, h.train_loss, color=r.rgb, group=group))
         out.append(
-            Series(f"{r.label} val", epoch_x, h.val_loss, color=r.rgb, smooth=False, kind="val", group=r.label,
+            Series(f"{r.label} val", epoch_x, h.val_loss, color=r.rgb, smooth=False, kind="val", group=group,
                    epoch_marks=True)
         )  # fmt: skip
     return out
+
+
+def _compare_series(s: Series) -> Series:
+    s.x = _compare_axes(s.x)
+    return s
 
 
 def _compare_axes(x: dict[str, list[float]]) -> dict[str, list[float]]:

@@ -27,45 +27,83 @@ def run_text(r: CompareRun, tags: bool = False) -> Text:
 
 
 class SummaryTable(DataTable):
-    """Status, best val loss @ epoch, final val loss, epochs, s/epoch, images/s, FID, validation set, tags.
+    """Status, loss kind, best val loss @ epoch, final val loss, epochs, parameters, validation set, tags, FID,
+    s/epoch, images/s.
 
-    Status comes second so a narrow terminal cuts the least important columns, not it.
+    Status comes second and the key columns (params, val on, tags) before the timings, so a narrow terminal
+    cuts the least important ones; below NARROW_WIDTH columns the headings and figures are abbreviated.
     """
 
     COLUMNS = (
-        "run", "status", "best val @ep", "final val", "epochs", "s/epoch", "img/s", "FID @ep", "params", "val on",
-        "tags",
+        "run", "status", "loss", "best val @ep", "final val", "epochs", "params", "val on", "tags", "FID @ep",
+        "s/epoch", "img/s",
     )  # fmt: skip
+    SHORT = ("run", "status", "loss", "best@ep", "final", "ep", "params", "val on", "tags", "FID@ep", "s/ep", "img/s")
+    NARROW_WIDTH = 100
 
     def on_mount(self) -> None:
         self.cursor_type = "none"
         self.zebra_stripes = True
-        for name in self.COLUMNS:
-            self.add_column(name, key=name)
+        self.runs: list[CompareRun] = []
+        self.narrow = self.app.size.width < self.NARROW_WIDTH
+
+    def on_resize(self) -> None:
+        narrow = self.app.size.width < self.NARROW_WIDTH
+        if narrow != self.narrow:
+            self.narrow = narrow
+            self.update_runs(self.runs)
 
     def update_runs(self, runs: list[CompareRun]) -> None:
-        self.clear()
-        for r in runs:
-            if not r.shown:
-                continue
-            s = r.summary()
-            best = f"{format_loss(s['best_val'])} @{s['best_epoch']}" if s["best_val"] is not None else "-"
-            fid = f"{s['fid']:.1f} @{s['fid_epoch']}" if s["fid"] is not None else "-"
-            status = s["status"]
-            name, n_val = val_set(r.config)
-            self.add_row(
-                run_text(r),
-                Text(status, style=STATE_COLOURS.get(status, "")),
-                Text(best, justify="right"),
-                Text(format_loss(s["final_val"]), justify="right"),
-                Text(f"{s['epochs']}/{s['epochs_total'] or '?'}", justify="right"),
-                Text(format_loss(s["seconds_per_epoch"], 1), justify="right"),
-                Text(format_loss(s["images_per_s"], 0), justify="right"),
-                Text(fid, justify="right"),
-                Text(format_value(r.config.get("parameters")), justify="right"),
-                Text(f"{format_value(n_val)} {name}"),
-                Text(" ".join(f"#{t}" for t in r.tags), style="dim"),
-            )
+        self.runs = runs
+        self.clear(columns=True)
+        rows = [self._row(r) for r in runs if r.shown]
+        names = self.SHORT if self.narrow else self.COLUMNS
+        # narrow: a column no shown run has a value in (FID before any eval, tags) gives its room to the others
+        keep = [i for i in range(len(names)) if not self.narrow or names[i] not in OPTIONAL
+                or any(row[i].plain not in ("", "-") for row in rows)]  # fmt: skip
+        for i in keep:
+            self.add_column(names[i], key=self.COLUMNS[i])
+        for row in rows:
+            self.add_row(*(row[i] for i in keep))
+
+    def _row(self, r: CompareRun) -> list[Text]:
+        digits = 4 if self.narrow else 5
+        s = r.summary()
+        best = f"{format_loss(s['best_val'], digits)} @{s['best_epoch']}" if s["best_val"] is not None else "-"
+        fid = f"{s['fid']:.1f} @{s['fid_epoch']}" if s["fid"] is not None else "-"
+        status = s["status"]
+        name, n_val = val_set(r.config)
+        params = r.config.get("parameters")
+        if self.narrow:
+            name = name.removeprefix("mnist-")
+            params = compact(params) if isinstance(params, int) else params
+            n_val = compact(n_val) if isinstance(n_val, int) else n_val
+        return [
+            run_text(r),
+            Text(status, style=STATE_COLOURS.get(status, "")),
+            Text(r.loss_kind),
+            Text(best, justify="right"),
+            Text(format_loss(s["final_val"], digits), justify="right"),
+            Text(f"{s['epochs']}/{s['epochs_total'] or '?'}", justify="right"),
+            Text(format_value(params), justify="right"),
+            Text(f"{format_value(n_val)} {name}"),
+            Text(" ".join(f"#{t}" for t in r.tags), style="dim"),
+            Text(fid, justify="right"),
+            Text(format_loss(s["seconds_per_epoch"], 1), justify="right"),
+            Text(format_loss(s["images_per_s"], 0), justify="right"),
+        ]
+
+
+OPTIONAL = ("FID@ep", "tags")
+
+
+def compact(n: int) -> str:
+    """291217 -> 291k, 10000 -> 10k, 1500000 -> 1.5M: a count in a narrow column."""
+    if n >= 1_000_000:
+        return f"{n / 1e6:.3g}M"
+    if n >= 10_000:
+        return f"{n / 1e3:.0f}k"
+    return str(n)
 
 
 class ConfigDiffTable(DataTable):
@@ -100,7 +138,7 @@ class GridRow(Horizontal):
         super().__init__(**kw)
         self.runs = runs
         self.images = [
-            SampleImage(image_mode, image_cls=image_cls, placeholder="no grid yet", id=f"grid-{i}")
+            SampleImage(image_mode, image_cls=image_cls, placeholder="no grid yet", crop_small=True, id=f"grid-{i}")
             for i in range(len(runs))
         ]
 
@@ -126,6 +164,12 @@ class GridRow(Horizontal):
             image.query_one(".caption").styles.color = r.colour
 
 
+def picker_text(r: CompareRun, shown: bool) -> Text:
+    """A run in the `h` list: "● shown" or "○ hidden" before its name and tags."""
+    mark = Text("● shown  ", style="bold") if shown else Text("○ hidden ", style="dim")
+    return mark + run_text(r, tags=True)
+
+
 class RunPicker(ModalScreen[None]):
     """`h`: tick the runs to show (space toggles, enter or escape closes); the chart follows at once."""
 
@@ -144,7 +188,7 @@ class RunPicker(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("runs shown on the chart (space: show / hide, escape: done)")
-            yield SelectionList[int](*[(run_text(r, tags=True), r.index, not r.hidden) for r in self.runs])
+            yield SelectionList[int](*[(picker_text(r, not r.hidden), r.index, not r.hidden) for r in self.runs])
 
     def on_mount(self) -> None:
         picker = self.query_one(SelectionList)
@@ -159,6 +203,8 @@ class RunPicker(ModalScreen[None]):
 
     def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
         chosen = set(event.selection_list.selected)
+        for i, r in enumerate(self.runs):  # the mark says shown or hidden in words, not only in colour
+            event.selection_list.replace_option_prompt_at_index(i, picker_text(r, r.index in chosen))
         self.post_message(self.Picked(frozenset(r.index for r in self.runs if r.index not in chosen)))
 
     def action_close(self) -> None:

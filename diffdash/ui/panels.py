@@ -10,7 +10,8 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
-from diffdash.run_progress import fmt_duration
+from diffdash.formats import format_clock
+from diffdash.models import network_text
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 STATE_STYLE = {
@@ -28,8 +29,7 @@ STATE_STYLE = {
 
 
 def header_text(run_id: str, config: dict[str, Any], state: str, *, read_only: bool = False) -> Text:
-    """run id · state (· read-only) · model [n_hidden] · params · device precision · data used."""
-    n_hidden = ",".join(str(n) for n in config.get("n_hidden") or [])
+    """run id · state (· read-only) · model [network] · params · device precision · data used."""
     params = config.get("parameters")
     data = config.get("data") or {}
     limit = config.get("train_limit")
@@ -47,7 +47,7 @@ def header_text(run_id: str, config: dict[str, Any], state: str, *, read_only: b
     t.append(f" {state} ", style=f"reverse {STATE_STYLE.get(state, '')}")
     if read_only:
         t.append(" read-only", style="dim")
-    t.append(f"  {config.get('model', '?')} [{n_hidden}]")
+    t.append(f"  {config.get('model', '?')} [{network_text(config)}]")
     t.append(f"  {params:,} params" if params else "  … params")
     t.append(f"  {device} {config.get('resolved_precision') or config.get('precision', '')}")
     t.append(f"  {data_text}")
@@ -90,7 +90,11 @@ class ProgressPanel(Widget):
         if f.get("phase"):
             tail1 = f" {f.get('epoch_frac', 0):4.0%}  {f['phase']}"
         tail2 = f" {f.get('run_frac', 0):4.0%}  {rate:,.0f} img/s" if rate else f" {f.get('run_frac', 0):4.0%}  - img/s"
-        tail2 += f"  elapsed {fmt_duration(f.get('elapsed'))}  ETA {fmt_duration(f.get('eta'))}"
+        tail2 += f"  elapsed {format_clock(f.get('elapsed'))}"
+        if f.get("running", True):
+            tail2 += f"  ETA {format_clock(f.get('eta'))}"
+        else:  # a run that is over: its training seconds (validation and previews left out), as every view says
+            tail2 += f"  training {format_clock(f.get('train_time'))}"
         bar_w = max(width - len(label1) - max(len(tail1), len(tail2)) - 2, 8)
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(label1 + " ", style="bold")
@@ -119,7 +123,7 @@ def eval_text(evals: list[dict[str, Any]]) -> Text:
     t.append(f"{fid:.2f}" if isinstance(fid, int | float) else "-")
     if len(evals) > 1 and isinstance(evals[-2].get("fid"), int | float) and isinstance(fid, int | float):
         delta = fid - evals[-2]["fid"]
-        t.append(f" {delta:+.2f}", style="green" if delta < 0 else "red")
+        t.append(f" (Δ {delta:+.2f} vs last eval)", style="green" if delta < 0 else "red")
     t.append(f"  epoch {e.get('epoch')} {e.get('weights', '')}", style="dim")
     hist = e.get("histogram") or []
     if hist:

@@ -21,14 +21,15 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from diffdash.store import DamagedConfig, RunDir
 from diffdash.ui.panels import ProgressPanel, eval_text, header_text
 from diffdash.ui.run_view import RunView
 from diffdash.ui.screens import HelpScreen
-from diffdash.ui.widgets.chart_keys import ChartApp
+from diffdash.ui.widgets.chart_keys import CHART_ACTIONS, ChartApp
 from diffdash.ui.widgets.event_line import EventLine
+from diffdash.ui.widgets.fitting_footer import FittingFooter
 from diffdash.ui.widgets.loss_chart import LossChart
 from diffdash.ui.widgets.sample_image import SampleImage, sixel_tmux_warning
 from diffdash.ui.widgets.system_line import SystemLine, system_figures
@@ -50,6 +51,7 @@ VIEW_KEYS = [
     Binding("end", "grid_latest", "newest", show=False, tooltip="Newest sample grid (follow)"),
     Binding("v", "cycle_variant", "kind", tooltip="Cycle grid kinds (generated, reconstructions ...)"),
     Binding("f", "maximize_grid", "big grid", tooltip="Sample grid: maximize / restore"),
+    Binding("e", "event_log", "events", show=False, tooltip="Event log: every event of metrics.jsonl"),
     Binding("question_mark", "help", "help", key_display="?"),
 ]
 
@@ -97,7 +99,7 @@ class RunDashboard(ChartApp):
                 yield SystemLine(id="system")
         yield ProgressPanel(id="progress")
         yield EventLine(id="events")
-        yield Footer(compact=True)
+        yield FittingFooter(drop_first=CHART_ACTIONS)  # whole keys only, the app's own kept longest
 
     def on_mount(self) -> None:
         self._read_config()
@@ -193,10 +195,14 @@ class RunDashboard(ChartApp):
             evals.update(eval_text(self.view.evals))
         chart_due = force or now - self._last_chart >= CHART_EVERY_S or self.state() != "running"
         if "chart" in dirty and chart_due:
-            self.query_one(LossChart).set_series(self.view.chart_series())
+            self.query_one(LossChart).set_series(self.view.chart_series(self.chart_view))
             self._last_chart = now
             dirty.discard("chart")
         self.dirty = dirty & {"chart"}
+
+    def chart_series_changed(self) -> None:
+        """`g`: the chart shows another view, drawn now."""
+        self.query_one(LossChart).set_series(self.view.chart_series(self.chart_view))
 
     # ---------------------------------------------------------------- sample grids
     def variants(self) -> list[str]:
@@ -256,6 +262,11 @@ class RunDashboard(ChartApp):
     # ---------------------------------------------------------------- keys (the chart's come from ChartApp)
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_event_log(self) -> None:
+        from diffdash.ui.event_log import EventLogScreen
+
+        self.push_screen(EventLogScreen(self.run_dir))
 
     def action_maximize_grid(self) -> None:
         """Textual's maximize: the grid alone on the screen (f again or escape restores)."""

@@ -16,6 +16,7 @@ from diffdash.events import END_KINDS
 from diffdash.history import History
 from diffdash.run_progress import RunProgress
 from diffdash.ui.chart_series import Series
+from diffdash.ui.chart_views import figure_series
 
 STEP_CAP = 512  # per-step points the dashboard keeps, however long the run
 COLORS = {"train": "cyan", "epoch": "orange", "val": "magenta"}
@@ -55,7 +56,7 @@ class RunView:
         if kind in ("start", "resumed"):
             self.state, self.error = "running", None
             changed |= {"chart", "state"}
-        elif kind == "epoch":
+        elif kind in ("epoch", "system"):
             changed.add("chart")
         elif kind == "sample":
             changed.add("samples")
@@ -88,8 +89,11 @@ class RunView:
     def images_per_s(self) -> float | None:
         return self.meter.images_per_s()
 
-    def chart_series(self) -> list[Series]:
+    def chart_series(self, view: str = "loss") -> list[Series]:
+        """The chart's lines for `view` (chart_views.CHART_VIEWS): the losses, or one of the figures beside them."""
         h = self.history
+        if view != "loss":
+            return figure_series(h, view, self.steps_per_epoch, color=COLORS["train"], second_color=COLORS["val"])
         step_x, step_y = h.step_x(self.steps_per_epoch)
         epoch_x = h.epoch_x()
         return [

@@ -22,6 +22,7 @@ HELP = f"""[b]diffdash dashboard[/b]
 [b]← →[/b]  browse sample grids by epoch   [b]end[/b]  newest grid (follow)
 [b]v[/b]  cycle grid variants (generated, reconstructions, forward process...)
 [b]f[/b]  sample grid full screen (f or esc to restore)
+[b]e[/b]  event log: every event of the run's metrics.jsonl (s: with the step lines; e or esc: back)
 [b]ctrl+p[/b]  command palette: every command by name
 [b]?[/b]  this help
 

@@ -103,10 +103,11 @@ class StudyBoard(App):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for name in COLUMNS:
+        self.cluster = getattr(self.runner, "executor", None) is not None  # Slurm or Ray: a "where" column
+        for name in COLUMNS + ("where",) * self.cluster:
             table.add_column(name, key=name or "sel")
         for m in self.progress.members:
-            table.add_row(*[""] * len(COLUMNS), key=m.name)
+            table.add_row(*[""] * (len(COLUMNS) + self.cluster), key=m.name)
         self.refresh_rows()
         self.set_interval(self.poll_s, self.refresh_rows)
         table.focus()
@@ -119,7 +120,14 @@ class StudyBoard(App):
         self.rows = self.progress.poll()
         launched = {c.member.name for c in list(self.runner.active)} if self.runner is not None else set()
         table = self.query_one(DataTable)
+        if self.cluster:  # the scheduler's state (pending, requeued, cancelled) and the job's host
+            from diffdash.study.executors import join_rows
+
+            join_rows(self.rows, self.study, self.root)
+            launched = set()
         for r in self.rows:
+            if self.cluster:
+                table.update_cell(r.member, "where", r.where or "-", update_width=True)
             if r.state == "pending" and r.member in launched:
                 r.state = "starting"  # its process is loading torch and the data: no folder yet
             for name, cell in zip(COLUMNS, row_cells(r, r.member in self.selected), strict=True):
@@ -199,7 +207,7 @@ class StudyBoard(App):
         self.push_screen(ConfirmScreen(question), lambda yes: self.exit(("detach", [])) if yes else None)
 
 
-def run_board(runner: Any, lines: list[str], image_mode: str = "auto") -> int:
+def run_board(runner: Any, lines: list[str], image_mode: str = "auto", board_cls: type | None = None) -> int:
     """The runner in a thread and the board on screen (with the dashboard or compare in between when asked)."""
     from diffdash.store import RunDir
 
@@ -216,7 +224,9 @@ def run_board(runner: Any, lines: list[str], image_mode: str = "auto") -> int:
     thread.start()
     selected: frozenset[str] = frozenset()
     while True:
-        board = StudyBoard(runner.study, runner.root, runner.members, runner=runner, lines=lines, selected=selected)
+        board = (board_cls or StudyBoard)(
+            runner.study, runner.root, runner.members, runner=runner, lines=lines, selected=selected
+        )
         choice = board.run() or ("quit", [])
         selected = board.selected
         what, run_ids = choice

@@ -2,7 +2,8 @@
 
 `ChartApp` is the base of the dashboard and of compare: its BINDINGS are the loss chart's keys
 (`t` train/val/both, `l` log, `m` smoothing, `[`/`]` its strength, `a` x axis, `r` `,` `.` readout,
-`+` `-` `0` x window), so the same key does the same thing in both. `AppCommands` puts every key of
+`+` `-` `0` x window, `g` what it shows: loss, gradient norm, learning rate, CPU %, memory), so the same key
+does the same thing in both. `AppCommands` puts every key of
 the running app (and commands an app adds in `extra_commands`) into the command palette (ctrl+p).
 """
 
@@ -14,7 +15,9 @@ from functools import partial
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.reactive import reactive
 
+from diffdash.ui.chart_views import EMPTY_TEXT, VIEW_TITLES, next_view
 from diffdash.ui.widgets.loss_chart import LossChart
 from diffdash.ui.widgets.series import SHOW_MODES, STRENGTHS
 
@@ -27,6 +30,8 @@ CHART_BINDINGS = [
     Binding("right_square_bracket", "strength(1)", "more smooth", key_display="]", show=False,
             tooltip="Loss chart: stronger smoothing (EMA strength up)"),
     Binding("a", "cycle_axis", "x-axis", tooltip="Loss chart: x axis epoch / images seen / training time / step"),
+    Binding("g", "cycle_view", "chart", show=False,
+            tooltip="Chart: loss / gradient norm / learning rate / CPU % / memory"),
     Binding("r", "toggle_readout", "readout", show=False, tooltip="Loss chart: readout cursor on / off"),
     Binding("comma", "cursor(-1)", "cursor ←", key_display=",", show=False,
             tooltip="Loss chart: move the readout cursor left"),
@@ -38,10 +43,13 @@ CHART_BINDINGS = [
     Binding("0", "zoom(0)", "all x", show=False, tooltip="Loss chart: show the whole x range"),
 ]  # fmt: skip
 
+CHART_ACTIONS = frozenset(b.action for b in CHART_BINDINGS)  # a narrow footer leaves these out first
+
 CHART_HELP = """[b]t[/b]  loss chart: train / validation / both
 [b]l[/b]  loss chart: log / linear scale
 [b]m[/b]  loss chart: smoothing on / off (raw curve stays faint)   [b]\\[ ][/b]  smoothing strength
 [b]a[/b]  loss chart: x axis epoch / images seen / training time / step
+[b]g[/b]  chart shows: loss / gradient norm / learning rate / CPU % / memory
 [b]r[/b]  readout cursor on / off   [b], .[/b]  move it (every curve's value at that x)
 [b]+ -[/b]  narrow / widen the x range (newest end)   [b]0[/b]  all of it"""
 
@@ -83,6 +91,8 @@ class ChartApp(App):
     BINDINGS = CHART_BINDINGS
     COMMANDS = App.COMMANDS | {AppCommands}
 
+    chart_view: reactive[str] = reactive("loss", init=False)  # `g`: one of CHART_VIEWS
+
     @property
     def chart(self) -> LossChart:
         return self.query_one(LossChart)
@@ -110,6 +120,20 @@ class ChartApp(App):
         chart.strength = STRENGTHS[max(0, min(len(STRENGTHS) - 1, i + step))]
         chart.smoothing = chart.strength > 0
         self.notify(f"smoothing: EMA {chart.strength:g}" if chart.smoothing else "smoothing off", timeout=1.5)
+
+    def chart_series_changed(self) -> None:
+        """Give the chart the series of `chart_view`; apps override."""
+
+    def action_cycle_view(self) -> None:
+        self.chart_view = next_view(self.chart_view)
+
+    def watch_chart_view(self, view: str) -> None:
+        chart = self.chart
+        if chart.chart_title == "loss":  # leaving the loss view: its own empty text comes back with it
+            self._loss_empty_text = chart.empty_text
+        chart.chart_title = VIEW_TITLES.get(view, view)
+        chart.empty_text = EMPTY_TEXT.get(view) or getattr(self, "_loss_empty_text", chart.empty_text)
+        self.chart_series_changed()
 
     def action_cycle_axis(self) -> None:
         chart = self.chart

@@ -21,11 +21,11 @@ from textual.reactive import reactive
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from diffdash.comparison import debiased_ema
 from diffdash.formats import AXIS_LABELS, AXIS_UNITS, X_AXES
 from diffdash.ui.widgets.series import (
     Series,
     compact,
-    ema,
     faint,
     finite_pairs,
     fmt_value,
@@ -38,6 +38,7 @@ from diffdash.ui.widgets.series import (
 
 CURSOR_STEPS = 40  # `,` / `.` move the readout cursor by 1/40 of the visible x range
 MIN_ZOOM = 1 / 64
+XLABEL_MIN_HEIGHT = 16  # a shorter plot gives the x label's row to the curves
 
 
 @dataclass
@@ -68,6 +69,7 @@ class LossChart(Vertical):
     LossChart > .legend { height: auto; padding: 0 1; }
     LossChart > PlotArea { height: 1fr; min-height: 4; }
     LossChart > .readout { height: auto; padding: 0 1; color: $text-muted; }
+    LossChart > .flags { height: 1; padding: 0 1; color: $text-muted; display: none; }
     """
 
     log_scale: reactive[bool] = reactive(True)
@@ -101,6 +103,7 @@ class LossChart(Vertical):
         yield Static(classes="legend")
         yield PlotArea()
         yield Static(classes="readout")
+        yield Static(classes="flags")  # the view's state, kept below the readout while the cursor is on
 
     def on_mount(self) -> None:
         self.redraw()
@@ -156,7 +159,7 @@ class LossChart(Vertical):
         for s, x, y in pairs:
             versions = [(y, False)]
             if self.smoothed(s) and len(y) > 2:
-                versions = [(y, True), (ema(y, 1 - self.strength), False)]
+                versions = [(y, True), (debiased_ema(y, self.strength), False)]
             for ys, is_faint in versions:
                 keep = [i for i, v in enumerate(x) if v >= x_lo]
                 wx, wy = thin([x[i] for i in keep], [ys[i] for i in keep], self.max_points)
@@ -181,13 +184,15 @@ class LossChart(Vertical):
         plt.clear_figure()
         self.lines = lines = self._lines()
         self.points_drawn = sum(len(ln.y) for ln in lines if not ln.faint)
-        plt.xlabel(AXIS_LABELS.get(self.axis, self.axis))
+        if self.query_one(PlotArea).size.height >= XLABEL_MIN_HEIGHT:  # else the flags line names the axis
+            plt.xlabel(AXIS_LABELS.get(self.axis, self.axis))
         self.query_one(".legend", Static).update(self.legend())
         if not lines:
             plt.text(self.empty_text, 0.5, 0.5, alignment="center")
             plt.xlim(0, 1)
             plt.ylim(0, 1)
             self.query_one(".readout", Static).update(self.flags())
+            self.query_one(".flags", Static).display = False
             self.query_one(PlotArea).refresh()
             return
         for ln in lines:
@@ -218,36 +223,55 @@ class LossChart(Vertical):
             ticks, labels = log_ticks(lo, hi)
             plt.yticks(ticks, labels)
         text = self.flags()
+        flags = self.query_one(".flags", Static)
+        flags.display = self.cursor is not None
         if self.cursor is not None:
             cx = x_lo + self.cursor * (x_hi - x_lo)
             plt.vline(cx, (200, 200, 200))
+            flags.update(text)
             text = self.readout(cx)
         self.query_one(".readout", Static).update(text)
         self.query_one(PlotArea).refresh()
 
     def legend(self) -> Text:
-        """Colours named once each, outside the plot: runs (groups) or series, then how lines read."""
+        """Colours named once each, outside the plot: runs (groups) or series, then how lines read. A narrow chart
+        breaks the line between entries, never inside one."""
         series = self.visible_series()
-        text = Text()
-        smoothing = f"EMA {self.strength:g}, raw faint" if self.smoothing and self.strength > 0 else ""
+        entries: list[Text] = []
+        smoothing = f"EMA {self.strength:g}" if self.smoothing and self.strength > 0 else ""
+        if smoothing and self.size.width >= 40:
+            smoothing += ", raw faint"
         if series and all(s.group for s in series):
             groups: dict[str, tuple[int, int, int]] = {}
             for s in series:
                 groups.setdefault(s.group or "", rgb(s.color))
-            for name, colour in groups.items():
-                text.append("■ ", style=_style(colour)).append(name + "  ", style=_style(colour))
+            entries = [Text("■ " + name, style=_style(colour)) for name, colour in groups.items()]
             kinds = {s.kind for s in series}
             if "train" in kinds:
                 smooth = any(self.smoothed(s) for s in series if s.kind == "train")
-                text.append(" ─ train" + (f" ({smoothing})" if smooth else ""), style="dim")
+                entries.append(Text("─ train" + (f" ({smoothing})" if smooth else ""), style="dim"))
             if "val" in kinds:
-                text.append("  ─●─ val", style="dim")
-            return text
+                entries.append(Text("─●─ val", style="dim"))
+            return self._flow(entries)
         for s in series:
-            colour = rgb(s.color)
-            label = s.name + (f" {smoothing}" if self.smoothed(s) else "") + ("\u00a0●" if s.epoch_marks else "")
-            text.append("■ ", style=_style(colour)).append(label + "  ", style=_style(colour))
-        return text
+            label = s.name + (f" {smoothing}" if self.smoothed(s) else "") + (" ●" if s.epoch_marks else "")
+            entries.append(Text("■ " + label, style=_style(rgb(s.color))))
+        return self._flow(entries)
+
+    def _flow(self, entries: list[Text], sep: str = "  ") -> Text:
+        """Entries on as few lines as the chart's width allows, each kept whole (Textual would wrap at any space)."""
+        width = max(self.size.width - 2, 20)  # the padding
+        out, used = Text(), 0
+        for entry in entries:
+            if used and used + len(sep) + entry.cell_len > width:
+                out.append("\n")
+                used = 0
+            elif used:
+                out.append(sep)
+                used += len(sep)
+            out.append_text(entry)
+            used += entry.cell_len
+        return out
 
     def flags(self) -> str:
         """The view's state in one line (a person sees at once what they are looking at)."""
@@ -258,20 +282,23 @@ class LossChart(Vertical):
             amount = compact(span) if span >= 1000 else f"{span:.3g}"
             window = f"last {amount} {AXIS_UNITS.get(self.axis, '')}".rstrip()
         show = {"both": "train+val", "train": "train only", "val": "val only"}.get(self.show, self.show)
-        return f"x {AXIS_LABELS.get(self.axis, self.axis)} · {scale} · {show} · {window}"
+        shown = f"{self.chart_title} (g) · " if self.chart_title != "loss" else ""  # another view than the loss
+        return f"{shown}x {AXIS_LABELS.get(self.axis, self.axis)} · {scale} · {show} · {window}"
 
     def readout(self, cx: float) -> Text:
-        """Every main line's value at the cursor (its nearest point), TensorBoard's hover in a line."""
-        text = Text(f"{AXIS_LABELS.get(self.axis, self.axis)} {fmt_value(cx, 4)} ▏", style="bold")
+        """Every main line's value at the cursor (its nearest point), TensorBoard's hover in a line.
+
+        The x reads in its axis's units ("step 61", "images seen 11,100", "epoch 60.85"); each "name value"
+        is kept whole, so a narrow chart wraps between them, within the chart's own width."""
+        entries = [Text(f"{AXIS_LABELS.get(self.axis, self.axis)} {x_text(self.axis, cx)} ▏", style="bold")]
         for ln in self.lines:
             if ln.faint:
                 continue
             i = nearest(ln.x, cx)
             if i is None:
                 continue
-            colour = _style(rgb(ln.series.color))
-            text.append(f" {ln.series.name} ", style=colour).append(fmt_value(ln.real_y[i], 4) + " ")
-        return text
+            entries.append(Text(ln.series.name, style=_style(rgb(ln.series.color))) + " " + fmt_value(ln.real_y[i], 4))
+        return self._flow(entries, sep=" ")
 
     def values_at_cursor(self) -> dict[str, float]:
         """{series name: value} under the cursor (what the readout line prints)."""
@@ -293,6 +320,15 @@ class LossChart(Vertical):
     def scale_zoom(self, factor: float) -> None:
         """factor < 1 narrows the window to the newest part, > 1 widens it, 0 shows everything."""
         self.zoom = 1.0 if factor <= 0 else min(1.0, max(MIN_ZOOM, self.zoom * factor))
+
+
+def x_text(axis: str, x: float) -> str:
+    """The cursor's x in its axis's units: whole steps and images (with thousands commas), epochs to 2 decimals."""
+    if axis in ("step", "images"):
+        return f"{round(x):,}"
+    if axis == "epoch":
+        return f"{x:.2f}"
+    return fmt_value(x, 4)
 
 
 def _style(colour: tuple[int, int, int]) -> str:

@@ -74,6 +74,7 @@ class SampleImage(Vertical):
         *,
         placeholder: str = "no grid yet",
         image_cls: type[Widget] | None = None,
+        crop_small: bool = False,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -82,8 +83,13 @@ class SampleImage(Vertical):
         self.image_cls = image_cls or image_class(mode)
         self.placeholder = placeholder
         self.path: Path | None = None
+        self.crop_small = crop_small  # too small for the whole grid: show its first 2x2 digits, larger
+        self.cropped = False
+        self.digits = 0
+        self._full = None
         self._caption = Static("", classes="caption")
         self._caption_text = ""
+        self._caption_shown = ""
         self._empty = Static(placeholder, classes="placeholder")
         self._picture = self.image_cls()
         self._picture.display = False
@@ -98,7 +104,7 @@ class SampleImage(Vertical):
         """Draw the PNG at `path` (None: the placeholder). Re-reading the same unchanged path is skipped."""
         if caption != self._caption_text:
             self._caption_text = caption
-            self._caption.update(caption)
+            self._update_caption()
         if path is None:
             self.path = None
             self._picture.image = None
@@ -114,12 +120,18 @@ class SampleImage(Vertical):
             self._empty.update(f"cannot read {path.name}: {exc}")
             return
         self.path = path
+        self._full = picture
         self._picture.image = picture
+        self.cropped = False
         self._empty.display = False
         self._picture.display = True
         self._fit()
 
     def on_resize(self) -> None:
+        self._fit()
+
+    def refit(self) -> None:
+        """Fit again now (a tab that shows it again may not resize it)."""
         self._fit()
 
     def _fit(self) -> None:
@@ -129,3 +141,29 @@ class SampleImage(Vertical):
         cols = max(min(avail_w, 2 * avail_h), 2)
         self._picture.styles.width = cols
         self._picture.styles.height = max(cols // 2, 1)
+        if self.crop_small and self._full is not None:
+            digits = grid_digits(self._full.size)
+            crop = digits >= 3 and cols < MIN_DIGIT_CELLS * digits
+            self.digits = digits
+            if crop != self.cropped:
+                self.cropped = crop
+                side = GRID_PAD + 2 * (DIGIT + GRID_PAD)
+                self._picture.image = self._full.crop((0, 0, side, side)) if crop else self._full
+                self._update_caption()
+
+    def _update_caption(self) -> None:
+        text = self._caption_text + (f" · 4/{self.digits**2} digits" if self.cropped else "")
+        if text != self._caption_shown:
+            self._caption_shown = text
+            self._caption.update(text)
+
+
+DIGIT, GRID_PAD = 28, 2  # a preview grid: 28-pixel digits with 2 pixels between them (diffdash/images.py)
+MIN_DIGIT_CELLS = 8  # below this many cells a digit, a small grid shows 2x2 of its digits instead
+
+
+def grid_digits(size: tuple[int, int]) -> int:
+    """Digits per side of a square preview grid of this pixel size (0: not one)."""
+    w, h = size
+    side, rest = divmod(w - GRID_PAD, DIGIT + GRID_PAD)
+    return side if w == h and rest == 0 else 0

@@ -1,5 +1,6 @@
-"""Chart maths without the chart: EMA, thinning, log10 and tick choice (the series themselves are plain
-data below the widgets: `diffdash.ui.chart_series.Series`, `diffdash.thin_series.ThinSeries`).
+"""Chart maths without the chart: thinning, log10 and tick choice (the series themselves are plain
+data below the widgets: `diffdash.ui.chart_series.Series`, `diffdash.thin_series.ThinSeries`; the smoother is
+`diffdash.comparison.debiased_ema`, the one the report draws with too).
 
 Kept apart from the widget so the maths is testable without a terminal, and so the dashboard and
 the compare view share one definition of "smoothed" and "log scale".
@@ -63,16 +64,6 @@ def finite_pairs(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float],
     return out_x, out_y
 
 
-def ema(values: Sequence[float], alpha: float) -> list[float]:
-    """Bias-corrected exponential moving average (the first points are not dragged towards zero)."""
-    out, avg, weight = [], 0.0, 0.0
-    for v in values:
-        avg = (1 - alpha) * avg + alpha * v
-        weight = (1 - alpha) * weight + alpha
-        out.append(avg / weight)
-    return out
-
-
 def thin(xs: Sequence[float], ys: Sequence[float], max_points: int) -> tuple[list[float], list[float]]:
     """Bin-average down to at most `max_points` (plotext's build time grows with the point count)."""
     n = len(ys)
@@ -85,12 +76,6 @@ def thin(xs: Sequence[float], ys: Sequence[float], max_points: int) -> tuple[lis
             out_x.append(sum(xs[lo:hi]) / (hi - lo))
             out_y.append(sum(ys[lo:hi]) / (hi - lo))
     return out_x, out_y
-
-
-def log10_pairs(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list[float]]:
-    """log10 of the positive values (plotext 5's own log scale crashes on redraw)."""
-    pairs = [(x, math.log10(y)) for x, y in zip(xs, ys, strict=False) if y > 0]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 def log_ticks(lo: float, hi: float, max_ticks: int = 6) -> tuple[list[float], list[str]]:

@@ -1,4 +1,6 @@
-"""One worker's life: read the run's config, join the group, train its shards, leave. Called by diffdash.worker.
+"""One data-parallel worker's life: read the run's config, join the group, train its shards, leave. Called by
+diffdash.worker (what torchrun starts). Here, above distributed/ (the group, the world, the wrapper that
+averages gradients), so that the training package is the only one that imports both.
 
 Every worker builds the same training state from the run's seed (or loads the same checkpoint), so all
 hold identical weights, optimiser, generator and place in the epoch; DistributedDataParallel keeps the

@@ -1,0 +1,107 @@
+"""A small U-Net for 28x28 digits: the noise predictor of DDPM and the restorer of cold diffusion.
+
+The shape of lucidrains' `Unet` and diffusers' `UNet2DModel`, cut to MNIST's size: residual blocks
+(GroupNorm, SiLU, 3x3 convolutions) that add the time embedding (sinusoidal features through an MLP) between
+their two convolutions, 28->14->7 and back with skip connections, and self-attention at 7x7 only, where 49
+positions make it cheap. Widths are `--unet-channels` (28x28, 14x14, 7x7). Class labels, when the network is
+built with `num_classes`, are an embedding added to the time embedding.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+GROUPS = 8
+HEADS = 4
+
+
+def sinusoidal(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Transformer-style features of t in [0, 1] (scaled to 0..1000, as the step index would be)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10_000) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    phases = (t.float() * 1000)[:, None] * freqs[None, :]
+    return torch.cat((phases.sin(), phases.cos()), dim=1)
+
+
+class ResBlock(nn.Module):
+    """GroupNorm -> SiLU -> conv, + the embedding, GroupNorm -> SiLU -> conv, + the input (1x1 when widths differ)."""
+
+    def __init__(self, in_ch: int, out_ch: int, emb_dim: int):
+        super().__init__()
+        self.norm1, self.conv1 = nn.GroupNorm(GROUPS, in_ch), nn.Conv2d(in_ch, out_ch, 3, padding=1)
+        self.emb = nn.Linear(emb_dim, out_ch)
+        self.norm2, self.conv2 = nn.GroupNorm(GROUPS, out_ch), nn.Conv2d(out_ch, out_ch, 3, padding=1)
+        self.skip = nn.Conv2d(in_ch, out_ch, 1) if in_ch != out_ch else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.emb(emb)[:, :, None, None]
+        h = self.conv2(F.silu(self.norm2(h)))
+        return h + self.skip(x)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention over the positions of a small feature map, residual."""
+
+    def __init__(self, ch: int, heads: int = HEADS):
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.GroupNorm(GROUPS, ch)
+        self.qkv = nn.Conv2d(ch, 3 * ch, 1)
+        self.out = nn.Conv2d(ch, ch, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, hh, ww = x.shape
+        q, k, v = self.qkv(self.norm(x)).reshape(b, 3, self.heads, c // self.heads, hh * ww).unbind(1)
+        h = F.scaled_dot_product_attention(q.transpose(-1, -2), k.transpose(-1, -2), v.transpose(-1, -2))
+        return x + self.out(h.transpose(-1, -2).reshape(b, c, hh, ww))
+
+
+class UNet(nn.Module):
+    """in conv -> [res, down] x2 -> res, attention, res at 7x7 -> [up, concat skip, res] x2 -> out conv."""
+
+    def __init__(self, channels: Sequence[int] = (16, 32, 64), *, in_channels: int = 1, num_classes: int | None = None):
+        super().__init__()
+        c1, c2, c3 = channels
+        emb_dim = 4 * c1
+        self.time_dim = c1
+        self.time_mlp = nn.Sequential(nn.Linear(c1, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        self.label_embed = nn.Embedding(num_classes, emb_dim) if num_classes else None
+        self.inp = nn.Conv2d(in_channels, c1, 3, padding=1)
+        self.down1, self.pool1 = ResBlock(c1, c1, emb_dim), nn.Conv2d(c1, c1, 3, stride=2, padding=1)  # 28 -> 14
+        self.down2, self.pool2 = ResBlock(c1, c2, emb_dim), nn.Conv2d(c2, c2, 3, stride=2, padding=1)  # 14 -> 7
+        self.mid1, self.attn, self.mid2 = ResBlock(c2, c3, emb_dim), Attention(c3), ResBlock(c3, c3, emb_dim)
+        self.up2 = ResBlock(c3 + c2, c2, emb_dim)  # 7 -> 14, with the 14x14 skip
+        self.up1 = ResBlock(c2 + c1, c1, emb_dim)  # 14 -> 28, with the 28x28 skip
+        self.out = nn.Sequential(nn.GroupNorm(GROUPS, c1), nn.SiLU(), nn.Conv2d(c1, in_channels, 3, padding=1))
+
+    @classmethod
+    def from_config(cls, config, num_classes: int | None = None) -> UNet:
+        return cls(config.unet_channels, num_classes=num_classes)
+
+    def channels_last_helps(self, device: str) -> bool:
+        """On the CPU, channels-last convolutions and GroupNorm skip oneDNN's reorders: a training step at
+        32,64,128 went from 106 to 131 images/s on a 2-core CPU (benchmarks/bench_networks.py)."""
+        return device == "cpu"
+
+    def embedding(self, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        emb = self.time_mlp(sinusoidal(t, self.time_dim))
+        if y is not None:
+            if self.label_embed is None:
+                raise ValueError("this network was built without classes: build it with num_classes to give labels")
+            emb = emb + self.label_embed(y)
+        return emb
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """`t` is the time as a fraction of n_T, shape (B,); `y` class labels (B,), for a U-Net built with classes."""
+        emb = self.embedding(t, y)
+        s1 = self.down1(self.inp(x), emb)  # 28x28
+        s2 = self.down2(self.pool1(s1), emb)  # 14x14
+        h = self.mid2(self.attn(self.mid1(self.pool2(s2), emb)), emb)  # 7x7
+        h = self.up2(torch.cat((F.interpolate(h, scale_factor=2.0), s2), dim=1), emb)  # nearest, 14x14
+        return self.out(self.up1(torch.cat((F.interpolate(h, scale_factor=2.0), s1), dim=1), emb))

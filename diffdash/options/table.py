@@ -1,0 +1,40 @@
+"""The option table: every run option declared once, in config.json's order (import from here).
+
+`OPTIONS` is the run's general options (options/run_options.py) with each network's own (models/options.py)
+after `net` and the cold-diffusion ones (degradations/options.py) at the end. `RunConfig`'s fields, its
+checks, `diffdash new`'s flags and --help sections, study files and shell completion are all read from here.
+Torch- and Click-free: `--help` and validation stay instant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from diffdash.degradations.options import OPTIONS as COLD_OPTIONS
+from diffdash.models.options import OPTIONS as NETWORK_OPTIONS
+from diffdash.options.option import COLD_SECTION, DEFAULT_SECTION, Option
+from diffdash.options.run_options import BODY, HEAD, QUALITY
+from diffdash.options.values import ConfigError
+
+OPTIONS: tuple[Option, ...] = (*HEAD, *NETWORK_OPTIONS, *BODY, *COLD_OPTIONS)
+BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
+SECTIONS = (DEFAULT_SECTION, *dict.fromkeys(o.help_section for o in OPTIONS if o.help_section != DEFAULT_SECTION))
+
+__all__ = ["BY_NAME", "COLD_SECTION", "OPTIONS", "QUALITY", "SECTIONS", "ConfigError", "Option", "from_text"]
+
+
+def from_text(values: dict[str, Any]) -> dict[str, Any]:
+    """Command-line values (lists as '16,32' text, model-dependent defaults as None) -> RunConfig keywords.
+
+    What `diffdash new` and study files both build their configs from; ConfigError names a bad entry."""
+    kw = dict(values)
+    model = kw.get("model") or "ddpm"
+    for name, value in values.items():
+        option = BY_NAME.get(name)
+        if option is None:
+            continue
+        if value is None and option.by_model:
+            kw[name] = option.by_model.get(model, option.default)
+        elif isinstance(value, str) and option.parse is not None:
+            kw[name] = option.parse(value)
+    return kw
