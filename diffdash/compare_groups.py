@@ -11,7 +11,6 @@ from pathlib import Path
 
 from diffdash.bands import BAND_LABELS, Group, GroupRun, bands_figure, group_by_key, spread_sentence, summary_rows
 from diffdash.comparison import align, read_config_safe, run_label
-from diffdash.fsutil import read_json
 from diffdash.history import read_history
 from diffdash.store import RunDir
 
@@ -24,11 +23,8 @@ def group_runs(runs: list[RunDir], key: str) -> list[Group]:
     for run in runs:
         config = dict(read_config_safe(run))
         if key == SEED_GROUP:
-            try:
-                tag = read_json(run.path / "study.json")
-            except (OSError, ValueError):
-                tag = {}
-            config[SEED_GROUP] = tag.get("group") or tag.get("member") or run.id if isinstance(tag, dict) else run.id
+            tag = run.read_study_tag() or {}
+            config[SEED_GROUP] = tag.get("group") or tag.get("member") or run.id
         members.append(GroupRun(run_label(run, config), read_history(run), config))
     if not any(key in m.config for m in members):
         raise KeyError(key)

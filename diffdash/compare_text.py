@@ -17,6 +17,7 @@ from diffdash.comparison import (
     val_set_warning,
 )
 from diffdash.history import read_history
+from diffdash.quality_curve import equal_time_text, fid_at_equal_time
 from diffdash.run_kinds import loss_kind, loss_kinds_warning
 from diffdash.store import RunDir
 from diffdash.tags import read_tags
@@ -24,13 +25,14 @@ from diffdash.tags import read_tags
 
 def compare_text(runs: list[RunDir]) -> str:
     """`compare --plain`: the summary table (with each run's loss kind), the warnings (losses of different kinds,
-    different validation sets) and the config diff, as text."""
+    different validation sets), FID at equal training time and the config diff, as text."""
     configs = [read_config_safe(r) for r in runs]
     labels = [run_label(r, c) for r, c in zip(runs, configs, strict=True)]
     table = [["run", "status", "loss", "best val @ep", "final val", "epochs", "s/epoch", "img/s", "FID @ep", "params",
               "val on", "tags"]]  # fmt: skip
-    for run, config, label in zip(runs, configs, labels, strict=True):
-        s = summary_row(run, read_history(run), read_status_safe(run))
+    histories = [read_history(r) for r in runs]
+    for run, config, label, h in zip(runs, configs, labels, histories, strict=True):
+        s = summary_row(run, h, read_status_safe(run))
         name, n_val = val_set(config)
         table.append([
             label,
@@ -47,6 +49,9 @@ def compare_text(runs: list[RunDir]) -> str:
             " ".join(read_tags(run)) or "-",
         ])  # fmt: skip
     lines = align(table)
+    equal = equal_time_text(labels, fid_at_equal_time(histories))
+    if equal and len(runs) > 1:
+        lines += ["", equal]
     warnings = [w for w in (loss_kinds_warning(labels, configs), val_set_warning(labels, configs)) if w]
     if warnings:
         lines += ["", *("warning: " + w for w in warnings)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from diffdash.degradations.options import BLUR_SCHEDULES  # noqa: F401 - re-exported for completion
-from diffdash.degradations.options import OPTIONS as COLD_OPTIONS
 from diffdash.diffusion.samplers import names as sampler_names
+from diffdash.options.cold_options import BLUR_SCHEDULES  # noqa: F401 - re-exported for completion
+from diffdash.options.cold_options import OPTIONS as COLD_OPTIONS
 from diffdash.options.option import Option
 from diffdash.options.run_options import DEVICES, MODELS, N_T_RANGE, PRECISIONS, PREVIEW_WEIGHTS  # noqa: F401
 from diffdash.options.table import BY_NAME, OPTIONS
@@ -86,6 +86,15 @@ class RunConfig:
                 self._check(option)
         if self.model == "cold" and self.schedule != "linear":
             raise ConfigError("schedule", "--schedule is DDPM's noise schedule: cold runs degrade by --degradation")
+        if self.cond != "none" and self.model == "cold":
+            raise ConfigError(
+                "cond",
+                "--cond class is for DDPM: a class-conditional cold restorer is not built (README, Class conditioning)",
+            )
+        if self.cond != "none" and self.cond_drop == 0 and self.guidance != 0:
+            raise ConfigError(
+                "guidance", "--guidance above 0 needs --cond-drop above 0 (the 'no label' model is never trained)"
+            )
         if self.preview_weights == "ema" and self.ema is None:
             raise ConfigError("preview_weights", "preview weights 'ema' need an EMA: pass --ema DECAY (e.g. 0.999)")
         self.betas = [float(b) for b in self.betas]

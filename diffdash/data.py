@@ -146,3 +146,15 @@ def run_tensors(data: MnistData, train_limit: int | None, val_limit: int | None,
     train = data.train_images[:train_limit] if train_limit else data.train_images
     test = data.test_images[:val_limit] if val_limit else data.test_images
     return to_tensor(train, device), to_tensor(test, device)
+
+
+def run_labels(data: MnistData, train_limit: int | None, val_limit: int | None, device: str = "cpu"):
+    """(train_y, val_y): the labels of `run_tensors`' digits, as long tensors, for class-conditional runs."""
+    import torch
+
+    train = data.train_labels[:train_limit] if train_limit else data.train_labels
+    test = data.test_labels[:val_limit] if val_limit else data.test_labels
+    return (
+        torch.as_tensor(train.astype(np.int64), device=device),
+        torch.as_tensor(test.astype(np.int64), device=device),
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffdash.formats import format_loss
+from diffdash.formats import format_loss, plural
 
 
 def describe_event(e: dict[str, Any], run_id: str = "") -> str | None:
@@ -43,4 +43,4 @@ def describe_event(e: dict[str, Any], run_id: str = "") -> str | None:
 
 
 def _count(n: Any, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return plural(n, word) if isinstance(n, int) else f"{n} {word}s"  # an old event may lack the figure

@@ -75,6 +75,7 @@ class SampleEvent(Placed, total=False):
     sample_steps: int
     weights: str  # "ema" or "raw"
     seconds: float
+    guidance: float  # class-conditional runs: the grid is one row per digit, drawn at this guidance scale
 
 
 class CheckpointEvent(Placed, total=False):
@@ -103,6 +104,9 @@ class EvalEvent(Placed, total=False):
     dataset: str | None
     checkpoint: str
     recon: dict[str, dict[str, float]]  # cold diffusion: {row: {"rmse": .., "ssim": ..}}
+    guidance: float  # class-conditional runs: the classifier-free guidance scale sampled with
+    accuracy: float  # class-conditional runs: share of samples the classifier names as the digit asked for
+    per_digit: list[dict[str, float]]  # class-conditional runs: {"digit", "n", "accuracy", "fid", "confidence"}
 
 
 class FinishedEvent(Placed, total=False):

@@ -50,6 +50,17 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
+def compact(v: float, digits: int = 4) -> str:
+    """A number in a narrow place, to `digits` significant digits: 12000 -> 12k, 1500000 -> 1.5M, 0.25 -> 0.25
+    (chart ticks, parameter counts); one that rounds up to 1000 takes the next suffix: 999999 -> 1M."""
+    text, suffix = f"{v:.{digits}g}", ""
+    for div, bigger in ((1e3, "k"), (1e6, "M"), (1e9, "G")):
+        if abs(float(text)) < 1000:
+            break
+        text, suffix = f"{v / div:.{digits}g}", bigger
+    return text + suffix
+
+
 def format_loss(v: float | None, digits: int = 5) -> str:
     """A loss (or other small figure) to `digits` decimals; "-" when there is none."""
     return "-" if v is None else f"{v:.{digits}f}"

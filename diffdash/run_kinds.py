@@ -55,6 +55,8 @@ def key_applies(key: str, config: dict[str, Any]) -> bool:
     scope = declared.applies_to if declared is not None else ""
     if scope.startswith("net:"):
         return (config.get("net") or "cnn") == scope[4:]
+    if scope == "cond":
+        return (config.get("cond") or "none") != "none"
     if scope not in COLD_SCOPES:
         return True
     return cold and scope in ("cold", config.get("degradation") or "blur")

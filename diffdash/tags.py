@@ -23,7 +23,7 @@ class TagError(ValueError):
 
 
 def tags_path(run: RunDir) -> Path:
-    return run.path / "tags.json"
+    return run.tags_path
 
 
 def read_tags(run: RunDir) -> list[str]:

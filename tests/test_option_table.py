@@ -44,7 +44,8 @@ def test_new_has_a_flag_per_option_with_the_tables_help_and_choices():
     help_text = CliRunner().invoke(cli, ["new", "--help"], terminal_width=200).output
     assert "--net [cnn|unet]" in help_text and "--model [ddpm|cold]" in help_text
     sections = [line for line in help_text.splitlines() if line.endswith(":") and not line.startswith(" ")]
-    assert sections == ["Options:", "Network unet only (--net unet):", "Previews and sample quality:",
+    assert sections == ["Options:", "Network unet only (--net unet):",
+                        "Class conditioning (--cond class, DDPM only):", "Previews and sample quality:",
                             "Display:", "Cold diffusion only (--model cold):"]  # fmt: skip
 
 

@@ -49,7 +49,7 @@ def test_report_of_three_runs(runs, tmp_path):
             "index.md",
         ]
     )
-    sizes = {"loss_small.png": (500, 800), "overlay.png": (500, 1400), "fid.png": (500, 800)}
+    sizes = {"loss_small.png": (500, 800), "overlay.png": (500, 1400), "fid.png": (500, 1400)}
     sizes["grids_epoch_0001.png"] = (380, 960)  # 3.2 in per run, 100 dpi
     for name, shape in sizes.items():
         img = pixels(out / name)

@@ -40,6 +40,7 @@ def test_bad_slurm_option_and_options_without_their_executor(tmp_path):
 
 
 def test_a_ray_address_nobody_answers_fails_within_seconds(tmp_path):
+    pytest.importorskip("ray", reason="ray is not installed: pip install 'diffdash[ray]' (the check runs after it)")
     path = study_file(tmp_path, "noray", "a")
     started = time.monotonic()
     result = cli("study", "run", str(path), "--runs-dir", str(tmp_path / "runs"), "--executor", "ray",

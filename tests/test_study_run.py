@@ -95,7 +95,8 @@ def test_quick_study_end_to_end(quick_study, tmp_path):
     for n in range(1, 15):  # every coursework figure has its file
         assert re.search(rf"\| Figure {n}\b|, Figure {n}\b", index), n
     assert "differ only in n_hidden" in index
-    for name in ("overlay.png", "overlay_ddpm.png", "grids_ddpm_epoch_0001.png", "fid.png"):
+    assert "FID (MNIST classifier) at equal training time" in index
+    for name in ("overlay.png", "overlay_ddpm.png", "grids_ddpm_epoch_0001.png", "fid.png", "grids_last.png"):
         assert (out / name).stat().st_size > 5000, name
     for m in ("cold-k3-s0.1", "cold-k13-s7"):
         for kind in ("forward", "reconstruct", "generated", "loss"):

@@ -22,6 +22,7 @@ from diffdash.commands.common import (
     run_sampler,
     runs_dir_option,
 )
+from diffdash.options.cond_options import GUIDANCE_HELP
 
 BAR_WIDTH = 30
 EVAL_MAX = 50_000  # FID settles long before; sampling more only costs hours
@@ -54,6 +55,20 @@ def pick_checkpoint(run: Any, epoch: int | None, checkpoint: Path | None) -> Pat
     )
 
 
+def eval_guidances(run: Any, config: Any, text: str | None) -> list[float] | None:
+    """--guidance's scales (exit 2 for a bad one, or any on an unconditional run); None: the run's own."""
+    from diffdash.options.cond_options import not_conditional, parse_guidance_list
+
+    if text is None:
+        return None
+    if config.cond == "none":
+        raise bad("guidance", not_conditional(run.id, "--guidance"))
+    try:
+        return parse_guidance_list(text)
+    except ValueError as exc:
+        raise bad("guidance", str(exc)) from None
+
+
 def print_figures(event: dict[str, Any], reference: float | None, table: dict | None) -> None:
     from diffdash.metrics.fid import FID_LABEL
     from diffdash.metrics.histogram import histogram_entropy
@@ -84,6 +99,14 @@ def print_figures(event: dict[str, Any], reference: float | None, table: dict | 
 @click.option("--device", default="auto", show_default=True)
 @click.option("--data-dir", default=None, help="MNIST folder and classifier cache [default: the run's; DIFFDASH_DATA].")
 @click.option("--no-write", is_flag=True, help="Only print; do not append the eval event to the run.")
+@click.option(
+    "--guidance",
+    "guidance_text",
+    default=None,
+    metavar="W[,W...]",
+    help="Class-conditional runs: guidance scale(s) " + GUIDANCE_HELP + "; several (0,1,2,4,8) sweep them: a table "
+    "and a PNG of FID and accuracy against guidance under <run>/eval/ [default: the run's].",
+)
 def eval_command(
     run_ref: str,
     runs_dir: Path | None,
@@ -97,12 +120,15 @@ def eval_command(
     device: str,
     data_dir: str | None,
     no_write: bool,
+    guidance_text: str | None = None,
 ) -> None:
-    """Score a run's samples: FID (MNIST classifier), digit histogram, confidence.
+    """Score a run's samples: FID (MNIST classifier), digit histogram, confidence; for a class-conditional
+    run also accuracy (the classifier names the digit asked for) and per-digit FID and confidence.
 
     \b
     diffdash eval latest -n 1000 --sampler ddim --steps 50
     diffdash eval my-run --epoch 5 --no-ema
+    diffdash eval my-cond-run --guidance 0,1,2,4,8
     """
     run = find_run(runs_dir, run_ref)
     if epoch is not None and checkpoint is not None:
@@ -116,6 +142,7 @@ def eval_command(
     check_seed_option(seed)
     config = read_run_config(run)
     sampler, steps = run_sampler(config, sampler, steps)
+    guidances = eval_guidances(run, config, guidance_text)
     path = pick_checkpoint(run, epoch, checkpoint)
     if checkpoint is None:
         read_run_checkpoint(run, path)  # a damaged file: one line naming it, before any work
@@ -130,7 +157,7 @@ def eval_command(
     from diffdash.metrics.run_eval import EvalError, evaluate_run
 
     try:
-        event, reference, table = evaluate_run(
+        events, reference, table = evaluate_run(
             run,
             config,
             path,
@@ -143,6 +170,7 @@ def eval_command(
             data_dir=data_dir,
             prepare=ensure_classifier,
             say=lambda m: click.secho(m, fg="yellow", err=True),
+            guidances=guidances,
         )
     except EvalError as exc:
         raise bad(exc.param, str(exc)) from None
@@ -150,12 +178,22 @@ def eval_command(
         raise run_error(run, str(exc)) from None
     except DataError as exc:
         raise bad("data_dir", str(exc)) from None
+    event = events[0]
     weights = "EMA" if event["weights"] == "ema" else "raw"
     click.echo(
         f"{run.id}  epoch {event['epoch']} (step {event['step']})  {weights} weights  "
         f"{sampler} {event['steps']} steps  n={n}  seed {seed}  data {event['dataset']}"
     )
+    if len(events) > 1:
+        from diffdash.commands.guidance_sweep import report_sweep
+
+        report_sweep(run, events, reference)  # a sweep is written beside the run, not appended to its metrics
+        return
     print_figures(event, reference, table)
+    if "accuracy" in event:
+        from diffdash.commands.guidance_sweep import print_per_digit
+
+        print_per_digit(event)
     click.echo(f"took {event['seconds']:.1f} s")
     if not no_write:
         run.append_events([event])

@@ -10,7 +10,7 @@ import click
 
 from diffdash.commands.common import runs_dir_option
 from diffdash.formats import STATE_COLOURS, format_at, format_loss, format_seconds
-from diffdash.store import STATES, runs_root
+from diffdash.store import STATES, RunDir, runs_root
 
 SORT_KEYS = ("index", "started", "name", "best-val", "last-val", "epochs", "duration", "status", "params")
 STATUS_CHOICES = (*STATES, "damaged")
@@ -88,9 +88,7 @@ def runs_command(
     if tags:
         rows = [r for r in rows if set(tags) <= set(r.tags)]
     if study:
-        from diffdash.study.members import run_study_name
-
-        rows = [r for r in rows if run_study_name(Path(r.path)) == study]
+        rows = [r for r in rows if RunDir(Path(r.path)).study_name() == study]
     rows.sort(key=_sort_key(sort), reverse=reverse)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in rows], indent=2))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from diffdash.commands.class_options import class_options
 from diffdash.commands.common import (
     bad,
     check_seed_option,
@@ -19,6 +20,7 @@ from diffdash.commands.common import (
     runs_dir_option,
 )
 from diffdash.commands.grid_display import fresh_path, show_grid
+from diffdash.options.cond_options import GUIDANCE_HELP
 
 SAMPLE_MAX = 10_000  # a 100x100 grid; more is a data set, which `eval` scores in batches without a grid
 SAMPLE_BATCH = 250
@@ -27,7 +29,7 @@ SAMPLE_BATCH = 250
 @click.command("sample")
 @click.argument("run_ref", metavar="[RUN]", default="latest")  # as watch and serve: the newest run
 @runs_dir_option
-@click.option("-n", "n", type=int, default=16, show_default=True, help="How many samples.")
+@click.option("-n", "n", type=int, default=None, help="How many samples [default: 16; with --digit all, 8 per digit].")
 @click.option("--sampler", default=None, help="One of the run's samplers, e.g. ddim (default: its preview sampler).")
 @click.option("--steps", type=int, default=None, help="Steps of a strided sampler, e.g. ddim (default: the run's).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -51,6 +53,18 @@ SAMPLE_BATCH = 250
 )
 @click.option("--prior-t", type=int, default=None, help="Cold runs: start generation at this t* (default: run's).")
 @click.option("--gen-noise", type=float, default=None, help="Cold runs: noise σ added per step (default: run's).")
+@click.option(
+    "--digit",
+    default=None,
+    metavar="0..9|all",
+    help="Class-conditional runs: draw this digit, or all (one row per digit, -n per row) [default: all].",
+)
+@click.option(
+    "--guidance",
+    type=float,
+    default=None,
+    help="Class-conditional runs: guidance scale " + GUIDANCE_HELP + " [default: the run's].",
+)
 def sample_command(
     run_ref: str,
     runs_dir: Path | None,
@@ -66,13 +80,19 @@ def sample_command(
     start: str = "generate",
     prior_t: int | None = None,
     gen_noise: float | None = None,
+    digit: str | None = None,
+    guidance: float | None = None,
 ) -> None:
     """Sample a grid of digits from a run.
 
     \b
     diffdash sample latest -n 64 --sampler ddim --steps 50 -o grid.png
+    diffdash sample my-cond-run --digit 7 --guidance 3
+    diffdash sample my-cond-run --digit all --guidance 0   (one row per digit)
     """
     run = find_run(runs_dir, run_ref)
+    per_row = n if n is not None else 8
+    n = n if n is not None else 16
     if not 1 <= n <= SAMPLE_MAX:
         raise bad(
             "n", f"-n must lie in 1..{SAMPLE_MAX} (a {int(SAMPLE_MAX**0.5)}x{int(SAMPLE_MAX**0.5)} grid), got {n}"
@@ -85,9 +105,14 @@ def sample_command(
     config = read_run_config(run)
     sampler, steps = run_sampler(config, sampler, steps)
     check_cold_options(config, start, prior_t, gen_noise)
+    cond = class_options(run, config, digit, guidance)
+    if cond is not None and cond.digit == "all":
+        n = 10 * per_row
+        if n > SAMPLE_MAX:
+            raise bad("n", f"-n with --digit all is per digit: at most {SAMPLE_MAX // 10}, got {per_row}")
     if output is None:
         kind = f"{sampler}-{start}" if config.model == "cold" else sampler
-        output = run.samples_dir / f"sample-{kind}-{steps}-seed{seed}-n{n}.png"
+        output = run.samples_dir / f"sample-{kind}-{steps}-seed{seed}-n{n}{cond.suffix if cond else ''}.png"
     from diffdash.commands.output_paths import check_output
 
     check_output(output)  # before the fresh-name rule: a device or FIFO is refused, never stepped around
@@ -106,7 +131,7 @@ def sample_command(
     batch = min(n, SAMPLE_BATCH)
     try:
         check_fits(
-            sampling_bytes(config, batch, n),
+            sampling_bytes(config, batch * (2 if cond is not None and cond.guidance else 1), n),  # guided: 2x wide
             dev,
             "n",
             f"sampling {n} digits {batch} at a time from {describe_network(config)}",
@@ -122,18 +147,23 @@ def sample_command(
             process.gen_noise = gen_noise
     from diffdash.metrics.evaluate import generate
 
-    cold = {"start": start} if config.model == "cold" else {}
-    x = generate(process, net, n, sampler=sampler, steps=steps, seed=seed, batch=batch, **cold)
+    options = {"start": start} if config.model == "cold" else {}
+    if cond is not None:
+        options = {"labels": cond.labels(n), "guidance": cond.guidance}
+    x = generate(process, net, n, sampler=sampler, steps=steps, seed=seed, batch=batch, **options)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        save_grid(x, output)
+        save_grid(x, output, nrow=per_row if cond is not None and cond.digit == "all" else None)
     except OSError as exc:  # the folder changed while sampling (removed, made read-only, filled up)
         from diffdash.commands.output_paths import refused
 
         raise refused(output, exc, "--output") from None
     from diffdash.diffusion.samplers import passes
 
-    click.echo(f"wrote {n} samples ({sampler}, {passes(config.model, sampler, steps, config.n_T)} steps) to {output}")
+    said = f", {cond.describe()}" if cond is not None else ""
+    click.echo(
+        f"wrote {n} samples ({sampler}, {passes(config.model, sampler, steps, config.n_T)} steps{said}) to {output}"
+    )
     if new_folder is not None:
         click.echo(f"(made the folder {output.parent}, which did not exist)")
     if taken is not None:

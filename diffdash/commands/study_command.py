@@ -213,7 +213,7 @@ def status_command(file: Path, runs_dir: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(out, indent=2))
         return
     click.echo(table(rows))
-    done = sum(r.state == "finished" and r.epoch >= r.epochs for r in rows)
+    done = sum(r.action == "skip" for r in rows)  # all its epochs, or its --max-time spent
     summary = f"{study.name}: {done}/{len(rows)} finished"
     if live:
         summary += f", {live} running, ETA {format_seconds(eta, '?')} at {live} at a time"

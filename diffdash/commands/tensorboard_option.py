@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from diffdash.options.launch_options import LAUNCH_BY_NAME
+
 
 class FolderPath(click.Path):
     """A folder argument that refuses '' (which Path reads as the current folder, filling it unasked)."""
@@ -28,7 +30,7 @@ tensorboard_option = click.option(
     type=FolderPath(file_okay=False, path_type=Path),
     default=None,
     metavar="DIR",
-    help="Also write TensorBoard event files to DIR/<run id> (view: tensorboard --logdir DIR).",
+    help=LAUNCH_BY_NAME["tensorboard"].help,
 )
 export_tensorboard_option = click.option(  # `export`: the event files are written instead of the table
     "--tensorboard",

@@ -21,6 +21,7 @@ from diffdash.commands.tensorboard_option import check_tensorboard, tensorboard_
 from diffdash.commands.train_checks import check_memory, create_run, load_data, prepare_resume
 from diffdash.commands.train_workers import check_workers, workers_options
 from diffdash.config import RunConfig
+from diffdash.options.launch_options import LAUNCH_BY_NAME, MIN_PROGRESS_EVERY
 from diffdash.store import RunDir, new_run_id
 
 
@@ -67,11 +68,11 @@ class FiniteFloatRange(click.FloatRange):
 
 progress_every_option = click.option(
     "--progress-every",
-    type=FiniteFloatRange(min=0.1),
-    default=30.0,
+    type=FiniteFloatRange(min=MIN_PROGRESS_EVERY),
+    default=LAUNCH_BY_NAME["progress_every"].default,
     show_default=True,
     metavar="SECONDS",
-    help="--headless: a progress line at least this often.",
+    help=LAUNCH_BY_NAME["progress_every"].help,
 )
 
 

@@ -18,7 +18,9 @@ from pathlib import Path
 import click
 
 from diffdash.commands.common import bad
+from diffdash.commands.new_options import click_option
 from diffdash.config import RunConfig
+from diffdash.options.launch_options import LAUNCH_BY_NAME
 from diffdash.store import RunDir
 
 FOLLOW_S = 0.2
@@ -27,22 +29,9 @@ KILL_GRACE_S = 5.0
 
 
 def workers_options(f):
-    """--nproc and --max-restarts, shared by `new` and `resume`."""
-    f = click.option(
-        "--max-restarts",
-        type=click.IntRange(min=0),
-        default=0,
-        show_default=True,
-        help="--nproc: restart the workers from the last checkpoint this many times when one dies.",
-    )(f)
-    return click.option(
-        "--nproc",
-        type=click.IntRange(min=1, max=1024),
-        default=1,
-        show_default=True,
-        help="Worker processes (torchrun, DistributedDataParallel: gloo on CPU, nccl with one GPU each); "
-        "--batch-size stays the global batch.",
-    )(f)
+    """--nproc and --max-restarts, shared by `new` and `resume` (declared in diffdash/options/launch_options.py)."""
+    f = click_option(LAUNCH_BY_NAME["max_restarts"])(f)
+    return click_option(LAUNCH_BY_NAME["nproc"])(f)
 
 
 def check_workers(config: RunConfig, nproc: int, max_restarts: int = 0) -> None:
@@ -91,7 +80,7 @@ def train_with_workers(
     from diffdash.distributed.world import threads_per_worker
 
     per_worker = threads_per_worker(config.threads, nproc, available_cores())
-    log = run.path / "workers.log"
+    log = run.workers_log
     click.echo(f"{nproc} workers × {per_worker} threads (torchrun; their output: {log})")
     if not headless:
         try:

@@ -85,6 +85,8 @@ def sparkline(values: list[float], width: int = 40) -> str:
 
 def system_lines(history) -> list[str]:
     """The `system` samples as a history: each figure's sparkline (oldest to newest), its latest and its peak."""
+    from diffdash.formats import plural
+
     out = []
     figures = (("cpu_percent", "CPU", "%"), ("rss_bytes", "memory", "GiB"), ("gpu_mem_bytes", "GPU", "GiB"))
     for name, label, unit in figures:
@@ -95,7 +97,7 @@ def system_lines(history) -> list[str]:
         digits = ".0f" if unit == "%" else ".2f"
         out.append(
             f"  {label:<6} {sparkline(values)}  now {values[-1]:{digits}} {unit}  peak {max(values):{digits}} {unit}"
-            f"  ({len(values)} sample{'s' if len(values) != 1 else ''})"
+            f"  ({plural(len(values), 'sample')})"
         )
     return (["system (every few seconds of training, oldest to newest):", *out]) if out else []
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from diffdash.config import RunConfig
     from diffdash.degradations.base import Degradation
 
-NOT_DEGRADATIONS = {"base", "levels", "options"}  # levels: what survives each level; options: their flags
+NOT_DEGRADATIONS = {"base", "levels"}  # levels: what survives each level (their flags: options/cold_options.py)
 
 
 def names() -> tuple[str, ...]:

@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from diffdash.degradations.base import Degradation
-from diffdash.degradations.options import BLUR_SCHEDULES, PADDINGS
 from diffdash.digits import DATA_LOW
+from diffdash.options.cold_options import BLUR_SCHEDULES, PADDINGS
 
 
 def step_sigmas(std: float, n_T: int, schedule: str, kernel_size: int = 11) -> list[float]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 
 from diffdash.degradations.base import Degradation
-from diffdash.degradations.options import MASK_PLACES
 from diffdash.digits import DATA_LOW
+from diffdash.options.cold_options import MASK_PLACES
 
 
 class Mask(Degradation):

@@ -13,7 +13,14 @@ def build_process(config: RunConfig, device: str) -> Process:
     if config.model == "ddpm":
         from diffdash.diffusion.ddpm import DDPM
 
-        return DDPM(betas=(config.betas[0], config.betas[1]), n_T=config.n_T, device=device, schedule=config.schedule)
+        cond = {}
+        if getattr(config, "cond", "none") == "class":
+            from diffdash.options.cond_options import NUM_CLASSES
+
+            cond = {"cond_drop": config.cond_drop, "null_label": NUM_CLASSES}
+        return DDPM(
+            betas=(config.betas[0], config.betas[1]), n_T=config.n_T, device=device, schedule=config.schedule, **cond
+        )
     if config.model == "cold":
         from diffdash.diffusion.cold import ColdDiffusion
 

@@ -26,10 +26,16 @@ class Process:
     needs_data = False  # whether sampling reads the digits handed over by attach_data (`sample` loads them)
 
     def loss(
-        self, net: nn.Module, x0: torch.Tensor, generator: torch.Generator, rows: slice | None = None
+        self,
+        net: nn.Module,
+        x0: torch.Tensor,
+        generator: torch.Generator,
+        rows: slice | None = None,
+        y: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The mean training loss of batch `x0`. `rows`: one data-parallel worker's share of a global batch;
-        the random draws are still made for every row (so all workers draw alike), the network runs on `rows`."""
+        the random draws are still made for every row (so all workers draw alike), the network runs on `rows`.
+        `y`: the batch's labels, for a class-conditional run (DDPM only)."""
         raise NotImplementedError
 
     def sample(

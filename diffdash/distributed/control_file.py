@@ -22,8 +22,8 @@ from pathlib import Path
 
 from diffdash.controls import Controls
 from diffdash.fsutil import atomic_write_json
+from diffdash.store import RunDir
 
-CONTROL_FILE = "control.json"
 POLL_S = 0.05
 MAX_CONTROL_BYTES = 64 * 1024  # the launcher writes ~100 bytes; anything bigger is not its file
 
@@ -37,7 +37,7 @@ class ControlState:
 
 
 def control_path(run_path: str | Path) -> Path:
-    return Path(run_path) / CONTROL_FILE
+    return RunDir(Path(run_path)).control_path
 
 
 def write_control(run_path: str | Path, state: ControlState) -> None:

@@ -30,20 +30,32 @@ class DataParallel:
             ids = [torch.cuda.current_device()] if device.startswith("cuda") else None
             self.model = DistributedDataParallel(net, device_ids=ids)
 
-    def loss(self, process: Any, x: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """(what to backward, the global batch's mean loss to record) for one step on global batch `x`."""
+    def loss(
+        self, process: Any, x: torch.Tensor, gen: torch.Generator, y: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(what to backward, the global batch's mean loss to record) for one step on global batch `x` (with its
+        labels `y` for a class-conditional run)."""
+        labels = {"y": y} if y is not None else {}
         if not self.world.distributed:
-            loss = process.loss(self.model, x, gen)
+            loss = process.loss(self.model, x, gen, **labels)
             return loss, loss
         rows, count, weight = train_rows(len(x), self.world.rank, self.world.size)
-        loss = process.loss(self.model, x, gen, rows=rows)
+        loss = process.loss(self.model, x, gen, rows=rows, **labels)
         return loss * weight, global_loss(loss, count, len(x), self.world)
 
 
-def validation_part(world: World, process: Any, net: torch.nn.Module, x: torch.Tensor, gen: torch.Generator):
+def validation_part(
+    world: World,
+    process: Any,
+    net: torch.nn.Module,
+    x: torch.Tensor,
+    gen: torch.Generator,
+    y: torch.Tensor | None = None,
+):
     """This worker's share of sum(loss * digits) over validation batch `x` (float64, on the device); added up
     over the workers by `sum_over_workers`, the shares make the whole test split's sum."""
+    labels = {"y": y} if y is not None else {}
     if not world.distributed:
-        return process.loss(net, x, gen).double() * len(x)
+        return process.loss(net, x, gen, **labels).double() * len(x)
     rows, count, _ = train_rows(len(x), world.rank, world.size)
-    return process.loss(net, x, gen, rows=rows).double() * count
+    return process.loss(net, x, gen, rows=rows, **labels).double() * count

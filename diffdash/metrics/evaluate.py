@@ -66,17 +66,21 @@ def generate(
     batch: int = SAMPLE_BATCH,
     should_stop: Callable[[], bool] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    labels: torch.Tensor | None = None,
     **sample_options: Any,
 ) -> torch.Tensor:
     """n samples in batches; batch i starts from seed + 1_000_003 * i, so the set only depends on (n, seed):
     the one batched seeded generation (`eval`, `--eval-every`, `sample`). `sample_options` go to the process's
-    `sample` (cold diffusion's `start`)."""
+    `sample` (cold diffusion's `start`, a conditional run's `guidance`); `labels` (n,): the digit of each
+    sample, for a class-conditional run."""
     out = []
     was_training = net.training
     net.eval()
     try:
         for i, start in enumerate(range(0, n, batch)):
             k = min(batch, n - start)
+            if labels is not None:
+                sample_options["labels"] = labels[start : start + k]
             x = process.sample(
                 net, k, sampler=sampler, steps=steps, seed=seed + 1_000_003 * i, should_stop=should_stop,
                 **sample_options,

@@ -39,6 +39,7 @@ class TrainingEval:
         self.n = resolve_eval_n(config, n_train)
         self.say = say
         self._classifier: Classifier | None = None
+        self._class_stats: dict | None = None  # class-conditional runs: the real test digits' per-class statistics
         self.progress: Callable[[int, int, float], None] | None = None  # the classifier's training, if it must
 
     def due(self, epoch: int) -> bool:
@@ -53,6 +54,11 @@ class TrainingEval:
     def evaluate(self, process: Any, net: nn.Module, weights: str, should_stop: Callable[[], bool]) -> dict[str, Any]:
         cfg = self.config
         clf = self.classifier()
+        cond: dict[str, Any] = {}
+        if cfg.cond == "class":  # every digit equally often, at the run's preview guidance
+            from diffdash.diffusion.guided import balanced_labels
+
+            cond = {"labels": balanced_labels(self.n), "guidance": cfg.guidance}
         with Timer() as t:
             x = generate(
                 process,
@@ -62,8 +68,10 @@ class TrainingEval:
                 steps=cfg.sample_steps,
                 seed=cfg.sample_seed,
                 should_stop=should_stop,
+                **cond,
             )
             quality = score(clf, x)
+            extra = self.conditional(clf, x, cond["labels"]) if cond else {}
         return eval_event(
             quality,
             sampler=cfg.sampler,
@@ -71,4 +79,14 @@ class TrainingEval:
             weights=weights,
             seconds=t.seconds,
             seed=cfg.sample_seed,
+            **extra,
         )
+
+    def conditional(self, clf: Classifier, x: Any, labels: Any) -> dict[str, Any]:
+        """Accuracy and per-digit figures beside FID (metrics/conditional.py); the real digits' per-class
+        statistics are computed once."""
+        from diffdash.metrics.conditional import class_statistics, conditional_fields
+
+        if self._class_stats is None:
+            self._class_stats = class_statistics(clf, self.data.test_images, self.data.test_labels)
+        return {"guidance": self.config.guidance, **conditional_fields(clf, x, labels, self._class_stats)}

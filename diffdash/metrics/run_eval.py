@@ -60,8 +60,12 @@ def evaluate_run(
     data_dir: str | None = None,
     prepare: Callable[..., Any] | None = None,
     say: Callable[[str], None] = lambda _m: None,
-) -> tuple[dict[str, Any], float, dict | None]:
-    """-> (eval event, FID of n real training digits for scale, reconstruction table or None)."""
+    guidances: list[float] | None = None,
+) -> tuple[list[dict[str, Any]], float, dict | None]:
+    """-> (eval events, FID of n real training digits for scale, reconstruction table or None).
+
+    One event, or for a class-conditional run one per guidance scale in `guidances` (default: the run's),
+    each with the samples asked for every digit equally often and scored for accuracy and per digit too."""
     from diffdash.metrics.classifier import get_classifier
     from diffdash.metrics.in_training import sampling_passes
 
@@ -72,35 +76,60 @@ def evaluate_run(
     process = build_process(config, device)
     if process.needs_data:
         process.attach_data(*run_tensors(data, config.train_limit, config.val_limit, device))
-    with Timer() as t:
-        x = generate(process, net, n, sampler=sampler, steps=steps, seed=seed)
-        quality = score(clf, x)
+    if config.cond == "none":
+        scored = [_scored(process, net, clf, n, sampler, steps, seed, None, None)]
+    else:
+        from diffdash.diffusion.guided import balanced_labels
+        from diffdash.metrics.conditional import class_statistics
+
+        real = class_statistics(clf, data.test_images, data.test_labels)
+        labels = balanced_labels(n)
+        scored = [
+            _scored(process, net, clf, n, sampler, steps, seed, (labels, w), real)
+            for w in (guidances if guidances else [config.guidance])
+        ]
     originals = to_tensor(data.test_images[: min(n, RECON_N)], device)
     sets = process.reconstruction_sets(net, originals, sampler=sampler, steps=steps, seed=seed)
     table = None
     if sets is not None:
         table = reconstruction_table(originals.cpu(), {k: v.detach().float().cpu() for k, v in sets.items()})
     reference = real_reference_fid(clf, data.train_images, n)
-    event = {
-        "event": "eval",
-        "epoch": ck.get("epoch", 0),
-        "step": ck.get("step", 0),
-        "images": ck.get("images", 0),
-        "time": round(float(ck.get("time", 0.0)), 3),
-    }
-    event.update(
-        eval_event(
-            quality,
-            sampler=sampler,
-            steps=sampling_passes(config, sampler, steps),
-            weights=weights,
-            seconds=t.seconds,
-            seed=seed,
-            fid_real=round(reference, 4),
-            dataset=data.info.get("name"),
-            checkpoint=path.name,
+    events = []
+    for quality, seconds, extra in scored:
+        event = {
+            "event": "eval",
+            "epoch": ck.get("epoch", 0),
+            "step": ck.get("step", 0),
+            "images": ck.get("images", 0),
+            "time": round(float(ck.get("time", 0.0)), 3),
+        }
+        event.update(
+            eval_event(
+                quality,
+                sampler=sampler,
+                steps=sampling_passes(config, sampler, steps),
+                weights=weights,
+                seconds=seconds,
+                seed=seed,
+                fid_real=round(reference, 4),
+                dataset=data.info.get("name"),
+                checkpoint=path.name,
+                **extra,
+            )
         )
-    )
-    if table is not None:
-        event["recon"] = table
-    return event, reference, table
+        if table is not None:
+            event["recon"] = table
+        events.append(event)
+    return events, reference, table
+
+
+def _scored(process, net, clf, n, sampler, steps, seed, cond, real):
+    """(Quality, seconds, extra event fields) of n fresh samples; `cond` (labels, guidance) for a conditional run."""
+    from diffdash.metrics.conditional import conditional_fields
+
+    options = {"labels": cond[0], "guidance": cond[1]} if cond is not None else {}
+    with Timer() as t:
+        x = generate(process, net, n, sampler=sampler, steps=steps, seed=seed, **options)
+        quality = score(clf, x)
+        extra = {"guidance": cond[1], **conditional_fields(clf, x, cond[0], real)} if cond is not None else {}
+    return quality, t.seconds, extra

@@ -1,4 +1,4 @@
-"""Networks, the way samplers are: one module per network, one line here, its options in models/options.py.
+"""Networks, the way samplers are: one module per network, one line here, its options in options/network_options.py.
 
 A network is an `nn.Module` class with
   - `from_config(config, num_classes=None)`: built from a RunConfig (its own options are config fields);
@@ -58,10 +58,15 @@ def network_class(name: str) -> type[torch.nn.Module]:
 def build_network(config: RunConfig, num_classes: int | None = None) -> torch.nn.Module:
     """The run's network, initialised from the run's seed without touching the global RNG.
 
-    Training, sampling and evaluation all build it here, so a checkpoint's weights always fit.
+    Training, sampling and evaluation all build it here, so a checkpoint's weights always fit. A class-conditional
+    run (`cond` "class") gets the ten digits' label embedding plus the learned "no label" entry (index 10).
     """
     import torch
 
+    if num_classes is None and getattr(config, "cond", "none") == "class":
+        from diffdash.options.cond_options import NUM_CLASSES
+
+        num_classes = NUM_CLASSES + 1
     cls = network_class(getattr(config, "net", DEFAULT_NETWORK))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)

@@ -21,7 +21,8 @@ class Option:
     type: str  # the field's annotation ("int", "list[int]", "str | None"), as config_file checks config.json
     default: Any
     help: str
-    applies_to: str = ""  # "": every run; "cold" or a degradation: cold runs; "net:NAME": that network's runs
+    applies_to: str = ""  # "": every run; "cold" or a degradation: cold runs; "net:NAME": that network's runs;
+    # "cond": class-conditional runs (--cond class)
     choices: tuple | Callable[[], tuple] = ()  # allowed values: "unknown <what> 'x': choose one of ..."
     what: str = ""
     valid: Callable[[Any, Any], bool] | None = None  # (value, config) -> fine?; else `rule` is the message
@@ -30,7 +31,7 @@ class Option:
     section: str = ""  # --help's group; default: from applies_to
     parse: Callable[[str], Any] | None = None  # command-line text -> value (lists: "16,32" -> [16, 32])
     by_model: dict[str, Any] = field(default_factory=dict)  # a default that depends on --model
-    bounds: tuple[int, int] | None = None  # a whole number's range, for the command line's own check
+    bounds: tuple[int, int | None] | None = None  # a whole number's range (None: no top), checked on the command line
     cli: bool = True  # a flag of `diffdash new` (False: set by the tool, e.g. --study's tag is its own flag)
 
     @property
@@ -60,6 +61,8 @@ class Option:
         """Whether the option means anything for `config` (what config.json keeps and validate checks)."""
         if self.network:
             return getattr(config, "net", "cnn") == self.network
+        if self.applies_to == "cond":
+            return getattr(config, "cond", "none") != "none"
         if self.applies_to in COLD_SCOPES:
             return getattr(config, "model", "ddpm") == "cold"
         return True

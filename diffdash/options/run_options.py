@@ -1,7 +1,8 @@
 """The options every run has (model, training, data, device, previews, quality), in config.json's order.
 
-The networks' options (models/options.py) come between `net` and `epochs`, the cold-diffusion ones
-(degradations/options.py) after these: diffdash/options/__init__.py puts the table together.
+The networks' options (network_options.py) come between `net` and `epochs`, the cold-diffusion ones
+(cold_options.py) after these: table.py puts the table together. The choices of a network, schedule or
+sampler are looked up in their registries (models/, diffusion/) only when asked, inside the functions below.
 """
 
 from __future__ import annotations

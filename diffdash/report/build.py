@@ -22,6 +22,7 @@ from diffdash.comparison import (
 )
 from diffdash.formats import format_at, format_loss
 from diffdash.history import read_history
+from diffdash.quality_curve import equal_time_text, fid_at_equal_time
 from diffdash.report import figures
 from diffdash.store import RunDir
 
@@ -173,6 +174,9 @@ def _index_md(runs, loss_files, overlay, grid_files, fid, strips=()) -> str:
     lines += [f"![{p.stem}]({p.name})" for p in loss_files]
     if fid is not None:
         lines += ["", "## FID", "", f"![fid]({fid.name})"]
+        equal = equal_time_text([r.label for r in runs], fid_at_equal_time([r.history for r in runs]))
+        if equal and len(runs) > 1:
+            lines += ["", equal]
     if grid_files:
         lines += ["", "## Samples", ""]
         lines += [f"![{p.stem}]({p.name})" for p in grid_files]

@@ -14,6 +14,7 @@ from typing import Any
 from diffdash.comparison import debiased_ema, sample_at, train_curve, val_curve
 from diffdash.formats import AXIS_LABELS
 from diffdash.history import History
+from diffdash.quality_curve import eval_x, scored
 from diffdash.report import require_matplotlib
 from diffdash.run_kinds import loss_kind, loss_kind_long
 from diffdash.store import RunDir
@@ -21,7 +22,6 @@ from diffdash.store import RunDir
 DPI = 100
 LOSS_SIZE = (8.0, 5.0)  # 800 x 500 px
 OVERLAY_SIZE = (14.0, 5.0)  # 1400 x 500 px
-FID_SIZE = (8.0, 5.0)
 GRID_PANEL = 3.2  # inches per run in a grids figure (+ title room)
 
 
@@ -119,23 +119,35 @@ def overlay_figure(runs: list[ReportRun], path: Path) -> Path:
 
 
 def fid_figure(runs: list[ReportRun], path: Path) -> Path:
-    """FID (MNIST-classifier features; lower is better) at each evaluated epoch, one line per run."""
+    """FID (MNIST-classifier features; lower is better) of every evaluation, one line per run, by epoch and by
+    training time: a network slower per epoch can still be the better one per minute of training."""
     plt = require_matplotlib()
-    fig, ax = plt.subplots(figsize=FID_SIZE, dpi=DPI)
-    for r in runs:
-        pts = sorted((e.get("epoch", 0), e["fid"]) for e in r.history.evals if isinstance(e.get("fid"), (int, float)))
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", color=r.colour, linewidth=2, label=r.label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("FID (MNIST classifier; lower is better)")
-    ax.set_title("FID (MNIST classifier) over epochs")
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, 2, figsize=OVERLAY_SIZE, dpi=DPI, squeeze=False)
+    all_y: list[float] = []
+    for ax, axis in zip(axes[0], ("epoch", "time"), strict=True):
+        for r in runs:
+            evals = scored(r.history)
+            if evals:
+                xs = [x / 60 if axis == "time" else x for x in eval_x(evals)[axis]]
+                ys = [e["fid"] for e in evals]
+                ax.plot(xs, ys, "o-", color=r.colour, linewidth=2, markersize=4, label=r.label)
+                all_y += ys
+        ax.set_xlabel("epoch" if axis == "epoch" else "training time (min)")
+        ax.set_ylabel("FID (MNIST classifier; lower is better)")
+        ax.grid(True, alpha=0.3)
+    for ax in axes[0]:
+        _log_if_positive(ax, all_y)
+    axes[0][0].set_title("FID (MNIST classifier) by epoch")
+    axes[0][1].set_title("FID (MNIST classifier) by training time")
+    axes[0][0].legend(fontsize=8)
     return _save(fig, path)
 
 
-def grids_figure(runs: list[ReportRun], epoch: int, path: Path, warn: Callable[[str], None] = print) -> Path:
-    """The runs' preview grids side by side at one epoch (the latest grid at or before it, labelled so).
+def grids_figure(
+    runs: list[ReportRun], epoch: int, path: Path, warn: Callable[[str], None] = print, title: str | None = None
+) -> Path:
+    """The runs' preview grids side by side at one epoch (the latest grid at or before it, labelled so); with a
+    `title` and an epoch past every run's, each run's newest grid.
 
     A grid that cannot be read (cut short, not a PNG) leaves its panel saying so, with a warning.
     """
@@ -149,7 +161,8 @@ def grids_figure(runs: list[ReportRun], epoch: int, path: Path, warn: Callable[[
         ax.set_xticks([])
         ax.set_yticks([])
         if found is None:
-            ax.text(0.5, 0.5, f"no grid\nby epoch {epoch}", ha="center", va="center", fontsize=11)
+            missing = "no grid" if title else f"no grid\nby epoch {epoch}"
+            ax.text(0.5, 0.5, missing, ha="center", va="center", fontsize=11)
             ax.set_title(r.label, color=r.colour, fontsize=10)
             continue
         e, grid_path = found
@@ -162,9 +175,9 @@ def grids_figure(runs: list[ReportRun], epoch: int, path: Path, warn: Callable[[
             ax.set_title(r.label, color=r.colour, fontsize=10)
             continue
         ax.imshow(pixels, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-        note = f"epoch {e}" if e == epoch else f"epoch {e} (latest by {epoch})"
+        note = f"epoch {e}" if e == epoch or title else f"epoch {e} (latest by {epoch})"
         ax.set_title(f"{r.label}\n{note}", color=r.colour, fontsize=10)
-    fig.suptitle(f"samples at epoch {epoch}", fontsize=12)
+    fig.suptitle(title or f"samples at epoch {epoch}", fontsize=12)
     return _save(fig, path, rect=(0, 0, 1, 0.9))
 
 

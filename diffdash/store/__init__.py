@@ -26,7 +26,6 @@ from diffdash.store.listing import (
 )
 from diffdash.store.lock import LOCK_FILE, RunLocked, _proc_start, pid_alive, process_identity
 from diffdash.store.notes import (
-    NOTES_FILE,
     TRASH,
     append_note,
     notes_path,
@@ -39,7 +38,6 @@ from diffdash.store.run_dir import RESUMED_LINE, STALE_HEARTBEAT_S, STATES, Dama
 __all__ = [
     "LOCK_FILE",
     "NEW_PREFIX",
-    "NOTES_FILE",
     "RESUMED_LINE",
     "RUNS_ENV",
     "STALE_HEARTBEAT_S",

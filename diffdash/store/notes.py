@@ -10,7 +10,6 @@ from pathlib import Path
 from diffdash.store.run_dir import RunDir
 
 TRASH = ".trash"
-NOTES_FILE = "notes.md"
 
 
 def trash_dir(root: str | Path) -> Path:
@@ -19,7 +18,7 @@ def trash_dir(root: str | Path) -> Path:
 
 
 def notes_path(run: RunDir) -> Path:
-    return run.path / NOTES_FILE
+    return run.notes_path
 
 
 def append_note(run: RunDir, text: str, now: float | None = None) -> None:

@@ -45,6 +45,12 @@ class RunDir(TrainingLock):
     samples_dir = property(lambda self: self.path / "samples")
     checkpoints_dir = property(lambda self: self.path / "checkpoints")
     last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.pt")
+    # what others keep in the folder, named here so its layout lives in one place
+    control_path = property(lambda self: self.path / "control.json")  # launcher -> workers (distributed/control_file)
+    study_path = property(lambda self: self.path / "study.json")  # the study that made the run (study/members.py)
+    tags_path = property(lambda self: self.path / "tags.json")  # `diffdash tag` (tags.py)
+    notes_path = property(lambda self: self.path / "notes.md")  # `diffdash note` (store/notes.py)
+    workers_log = property(lambda self: self.path / "workers.log")  # --nproc: torchrun's and the workers' output
 
     @classmethod
     def create(
@@ -109,6 +115,24 @@ class RunDir(TrainingLock):
         if problem:
             raise DamagedConfig(problem)
         return data
+
+    def config_as_written(self) -> dict[str, Any] | None:
+        """config.json as written, unchecked (None when missing, damaged or not an object): for a key or two."""
+        return _json_object(self.config_path)
+
+    def study_name(self) -> str | None:
+        """The study the run belongs to (its config's "study"), or None."""
+        name = (self.config_as_written() or {}).get("study")
+        return name if isinstance(name, str) else None
+
+    # study.json -------------------------------------------------------------------------------
+    def write_study_tag(self, tag: dict[str, Any]) -> None:
+        atomic_write_json(self.study_path, tag)
+
+    def read_study_tag(self) -> dict[str, Any] | None:
+        """study.json: the study and member that made the run and the options the file gave it; None when
+        missing or damaged."""
+        return _json_object(self.study_path)
 
     # metrics ----------------------------------------------------------------------------------
     def append_events(self, events: list[dict[str, Any]]) -> None:
@@ -228,3 +252,11 @@ class RunDir(TrainingLock):
                 continue
             out.append(((epoch, step), p))
         return [(key[0], p) for key, p in sorted(out, key=lambda item: item[0])]
+
+
+def _json_object(path: Path) -> dict[str, Any] | None:
+    try:
+        data = read_json(path)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

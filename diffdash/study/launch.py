@@ -1,15 +1,21 @@
 """What the runner needs to know about a launched child from outside it: whether it has set up, whether the
-FID classifier it needs is cached, how many cores there are to divide, and the last line of its log.
+FID classifier it needs is cached, how many cores there are to divide, and the last line of its log; and the
+study's closing line, which the local and the cluster runner both end with.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from diffdash.fsutil import read_json
 from diffdash.store import RunDir
+
+if TYPE_CHECKING:
+    from diffdash.study.spec import Member, Study
 
 
 def available_cpus() -> int:
@@ -53,3 +59,24 @@ def log_tail(path: Path, lines: int = 1) -> str:
         return ""
     rows = [r.strip() for r in text.splitlines() if r.strip()]
     return " | ".join(rows[-lines:])
+
+
+def closing(
+    study: Study,
+    members: list[Member],
+    done: set[str],
+    failed: dict[str, str],
+    stopped: bool,
+    say: Callable[[str], None],
+) -> int:
+    """The study's last line (the local and the cluster runner's); 0 when every member finished, or when the
+    study was stopped as asked with none failed (as `new` exits 0 when stopped), else 1."""
+    if all(m.name in done for m in members):
+        say(f"study {study.name}: all {len(members)} runs finished")
+        return 0
+    say(
+        f"study {study.name}: {len(done)}/{len(members)} runs finished"
+        + (f", failed: {', '.join(failed)}" if failed else "")
+        + "; run the same command again to continue"
+    )
+    return 0 if stopped and not failed else 1

@@ -1,9 +1,10 @@
 """Where each member of a study stands, read from its run folder, and what running the study would do with it.
 
-The run folder decides: no folder -> start it; finished with all its epochs -> skip; finished short of the
-epochs the file now asks for -> resume to them; stopped, crashed or failed -> resume from its checkpoint;
-alive (its process is still training, perhaps started by a runner that was killed) -> wait for it. A folder
-whose config differs from what the file now says is "changed" and is never silently mixed in.
+The run folder decides: no folder -> start it; finished with all its epochs, or stopped by its --max-time ->
+skip; finished short of the epochs the file now asks for -> resume to them; stopped, crashed or failed ->
+resume from its checkpoint; alive (its process is still training, perhaps started by a runner that was killed)
+-> wait for it. A folder whose config differs from what the file now says is "changed" and is never silently
+mixed in.
 
 The runner's only bookkeeping of its own is a launch record per member (`<runs>/.studies/<study>/`, with the
 child's pid and its log), which tells a folder that a child is still creating from one a dead child left empty.
@@ -23,7 +24,6 @@ from diffdash.store import RunDir, pid_alive, trash_dir
 from diffdash.study.spec import Member, Study
 
 STUDIES_DIR = ".studies"
-TAG_FILE = "study.json"
 # options that may differ between the file and a run folder without making the run "changed": more epochs
 # extend a run; where the data or the device is, and how many threads, do not change what is trained
 NOT_CHANGES = ("epochs", "data_dir", "device", "threads", "name", "study")
@@ -72,16 +72,6 @@ def launched_alive(root: Path, study: Study, member: Member) -> bool:
     return pid_alive(int(record["pid"]), record.get("pid_start"))
 
 
-def run_study_name(path: Path) -> str | None:
-    """The study a run folder belongs to (its config's "study"), or None."""
-    try:
-        config = read_json(Path(path) / "config.json")
-    except (OSError, ValueError):
-        return None
-    name = config.get("study") if isinstance(config, dict) else None
-    return name if isinstance(name, str) else None
-
-
 def expected_config(member: Member) -> dict[str, Any]:
     """The config `diffdash new` would record for this member now (as RunConfig.to_dict gives it), built from
     its options through the option table as `new` builds it (its params were checked when the file was read)."""
@@ -96,11 +86,11 @@ def write_tag(run: RunDir, study: Study, member: Member) -> None:
     """Record in the run folder the options the study file gave this run, to tell later whether they changed."""
     tag = {"study": study.name, "member": member.name, "file": str(study.path), "options": member.options}
     tag.update({k: v for k, v in (("group", member.group), ("trial", member.trial)) if v is not None})
-    atomic_write_json(run.path / TAG_FILE, tag)
+    run.write_study_tag(tag)
 
 
 def read_tag(run: RunDir) -> dict[str, Any] | None:
-    tag = _read(run.path / TAG_FILE)
+    tag = run.read_study_tag()
     return tag if tag is not None and isinstance(tag.get("options"), dict) else None
 
 
@@ -149,7 +139,7 @@ def inspect(root: Path, study: Study, member: Member) -> MemberState:
     run = RunDir(Path(root) / member.run_id)
     if not run.path.exists():
         return MemberState(member, run, "pending", "start")
-    config = _read(run.config_path)
+    config = run.config_as_written()
     status = _status(run)
     if config is None and status is None:
         if launched_alive(root, study, member):
@@ -168,6 +158,8 @@ def inspect(root: Path, study: Study, member: Member) -> MemberState:
         out.action = "wait"
     elif state == "finished" and epoch >= member.epochs:
         out.action = "skip"
+    elif state == "stopped" and (status or {}).get("reason") == "max-time":  # the budget is the run's end
+        out.action, out.why = "skip", "its --max-time is spent"
     elif not run.last_checkpoint.is_file() and state == "finished":
         out.action, out.why = "refuse", f"{run.path} is finished at epoch {epoch} and has no checkpoint to extend"
     elif not run.last_checkpoint.is_file():
@@ -177,14 +169,6 @@ def inspect(root: Path, study: Study, member: Member) -> MemberState:
         if state == "finished":
             out.why = f"extend to {member.epochs} epochs"
     return out
-
-
-def _read(path: Path) -> dict[str, Any] | None:
-    try:
-        data = read_json(path)
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _status(run: RunDir) -> dict[str, Any] | None:

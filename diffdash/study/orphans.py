@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from diffdash.store import RunDir, list_run_dirs
-from diffdash.study.members import NOT_CHANGES, _norm, _show, read_tag, run_study_name
+from diffdash.study.members import NOT_CHANGES, _norm, _show, read_tag
 from diffdash.study.spec import Member, Study
 
 
@@ -62,7 +62,7 @@ def find_orphans(root: Path, study: Study) -> list[Orphan]:
     names = {m.run_id for m in study.members}
     out = []
     for run in list_run_dirs(root):
-        if run.id in names or run_study_name(run.path) != study.name:
+        if run.id in names or run.study_name() != study.name:
             continue
         tag = read_tag(run)
         try:

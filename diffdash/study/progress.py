@@ -14,12 +14,12 @@ from typing import Any
 
 from diffdash.formats import format_at, format_loss, format_seconds
 from diffdash.history import Follower
+from diffdash.quality_curve import digits_covered
 from diffdash.store import RunDir
 from diffdash.study.members import MemberState, inspect
 from diffdash.study.spec import Member, Study
 
 SPARK = "▁▂▃▄▅▆▇█"
-COVERED_SHARE = 0.01  # a digit counts as covered when at least 1 % of the samples are classified as it
 
 
 @dataclass
@@ -51,16 +51,6 @@ class Row:
         d.pop("val")
         d["val_loss"] = list(self.val)
         return d
-
-
-def digits_covered(histogram: Any) -> int | None:
-    """How many of the ten digits got at least COVERED_SHARE of the samples (histogram: counts or shares)."""
-    if not isinstance(histogram, list) or not histogram:
-        return None
-    total = sum(v for v in histogram if isinstance(v, (int, float)))
-    if total <= 0:
-        return 0
-    return sum(1 for v in histogram if isinstance(v, (int, float)) and v / total >= COVERED_SHARE)
 
 
 class StudyProgress:
@@ -126,7 +116,7 @@ def study_eta(rows: list[Row], parallel: int) -> float | None:
         return None if any(r.epoch < r.epochs for r in rows) else 0.0
     work = []
     for r in rows:
-        if r.epoch >= r.epochs or r.state == "foreign":
+        if r.epoch >= r.epochs or r.state == "foreign" or r.action == "skip":
             continue
         if r.left_s is not None:
             work.append(r.left_s)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from diffdash.comparison import EPOCH_COLUMNS, epoch_rows, read_config_safe, rows_to_csv, run_colour
+from diffdash.quality_curve import equal_time_text, fid_at_equal_time
 from diffdash.report import figures, require_matplotlib
 from diffdash.study.findings import Finding, collect, sentences, table_markdown
 from diffdash.study.spec import Study
@@ -30,6 +31,9 @@ class Figure:
     path: Path
     what: str
     coursework: str = ""  # e.g. "Figure 3"
+
+
+LAST = 10**9  # an epoch past every run's: grids_figure then takes each run's newest grid
 
 
 def nearest(available: list[int], targets: list[int]) -> dict[int, int]:
@@ -102,7 +106,11 @@ def write_report(study: Study, findings: list[Finding], folder: Path, epochs: li
             note = "" if asked == [epoch] else f" (nearest to {', '.join(map(str, asked))})"
             add(Figure(path, f"{model} samples side by side at epoch {epoch}{note}", number))
     if any(r.history.evals for r in runs):
-        add(Figure(figures.fid_figure(runs, folder / "fid.png"), "FID (MNIST classifier) over epochs"))
+        fid = figures.fid_figure(runs, folder / "fid.png")
+        add(Figure(fid, "FID (MNIST classifier) by epoch and by training time"))
+    if sum(bool(r.run.samples()) for r in runs) > 1:  # runs stopped by --max-time end at different epochs
+        last = figures.grids_figure(runs, LAST, folder / "grids_last.png", title="each run's newest samples")
+        add(Figure(last, "each run's newest samples side by side (where its training ended)"))
     from diffdash.study.seed_groups import band_figure
 
     bands = band_figure(findings, folder)
@@ -184,6 +192,9 @@ def index_md(study: Study, findings: list[Finding], made: list[Figure]) -> str:
         "FID (MNIST classifier) is biased by the number of samples n: compare at equal n.",
         "",
     ]
+    equal = equal_time_text([f.name for f in findings], fid_at_equal_time([f.history for f in findings]))
+    if equal and len(findings) > 1:
+        lines += [equal, ""]
     said = sentences(findings)
     if said:
         lines += ["## Pairs that differ in one option", ""] + [f"- {s}" for s in said] + [""]

@@ -21,15 +21,13 @@ from pathlib import Path
 from typing import IO
 
 from diffdash.store import RunDir, _proc_start
-from diffdash.study.launch import available_cpus, classifier_cached, log_tail, training
+from diffdash.study.launch import available_cpus, classifier_cached, closing, log_tail, training
 from diffdash.study.members import (
-    TAG_FILE,
     MemberState,
     inspect,
     launched_alive,
     log_path,
     remove_launch,
-    run_study_name,
     to_trash,
     write_launch,
     write_tag,
@@ -123,17 +121,26 @@ class StudyRunner:
         self.done = {s.name for s in states if s.action == "skip"}
         for s in states:
             self.say(self._plan_line(s))
+        self._loop()
+        return closing(self.study, self.members, self.done, self.failed, self._stop.is_set(), self.say)
+
+    def _loop(self) -> None:
+        """Launch, reap and watch until nothing is left or `stop()`; then stop the children (or leave them).
+        The search (search.py) runs the same loop with its own `_watch`, `_next` and `_more`."""
         try:
             while True:
                 self._reap()
-                self._check_waiting()
+                self._watch()
                 if self._stop.is_set():
                     break
-                while self.queue and self._slots() > 0 and self._all_set_up():
-                    self._launch(self.queue.pop(0))
+                while self._slots() > 0 and self._all_set_up():
+                    s = self._next()
+                    if s is None:
+                        break
+                    self._launch(s)
                 if self.on_tick is not None:
                     self.on_tick()
-                if not (self.queue or self.active or self.waiting):
+                if not self._more():
                     break
                 self._stop.wait(self.poll_s)
             if self._detach:
@@ -142,16 +149,17 @@ class StudyRunner:
                 self._stop_children()
         finally:
             self.running = False
-        left = [m.name for m in self.members if m.name not in self.done]
-        if not left:
-            self.say(f"study {self.study.name}: all {len(self.members)} runs finished")
-            return 0
-        self.say(
-            f"study {self.study.name}: {len(self.done)}/{len(self.members)} runs finished"
-            + (f", failed: {', '.join(self.failed)}" if self.failed else "")
-            + "; run the same command again to continue"
-        )
-        return 0 if self._stop.is_set() and not self.failed else 1  # stopped when asked: 0, as `new` does
+
+    def _watch(self) -> None:
+        self._check_waiting()
+
+    def _next(self) -> MemberState | None:
+        """The next member to launch, or None."""
+        return self.queue.pop(0) if self.queue else None
+
+    def _more(self) -> bool:
+        """Whether anything is left to launch, reap or wait for."""
+        return bool(self.queue or self.active or self.waiting)
 
     def stop(self, detach: bool = False) -> None:
         """Ask the loop to stop: its children checkpoint and stop (or, with `detach`, keep training on
@@ -211,7 +219,7 @@ class StudyRunner:
     def _tag(self, member: Member) -> None:
         """Once a child has created its run folder, record there the options the file gave it."""
         run = RunDir(self.root / member.run_id)
-        if not (run.path / TAG_FILE).exists() and run_study_name(run.path) == self.study.name:
+        if not run.study_path.exists() and run.study_name() == self.study.name:
             write_tag(run, self.study, member)
 
     def _reap(self) -> None:
@@ -242,9 +250,9 @@ class StudyRunner:
 
     def _settle(self, member: Member, rc: int | None) -> None:
         s = inspect(self.root, self.study, member)
-        if s.state == "finished" and s.epoch >= member.epochs:
+        if s.action == "skip":  # finished, or its --max-time is spent
             self.done.add(member.name)
-            self.say(f"{member.name}: finished ({s.epoch} epochs)")
+            self.say(f"{member.name}: finished ({s.epoch} epochs{'; ' + s.why if s.why else ''})")
         elif s.action == "wait":  # another runner got there first: its process trains the run
             self.waiting.append(s)
             self.say(f"{member.name}: trained by another process (pid in its status): waiting for it")

@@ -131,31 +131,19 @@ class SearchRunner(StudyRunner):
         if self.ostudy is None:
             self.plan()
         self.running = True
-        try:
-            while True:
-                self._reap()
-                for live in list(self.lives.values()) + list(self.external.values()):
-                    self._follow(live)
-                self._check_external()
-                if self._stop.is_set():
-                    break
-                while self._slots() > 0 and self._all_set_up():
-                    s = self.queue.pop(0) if self.queue else self._ask()
-                    if s is None:
-                        break
-                    self._launch(s)
-                if self.on_tick is not None:
-                    self.on_tick()
-                if not (self.queue or self.active or self.external) and not self._can_ask():
-                    break
-                self._stop.wait(self.poll_s)
-            if self._detach:
-                self._leave_children()
-            else:
-                self._stop_children()
-        finally:
-            self.running = False
+        self._loop()  # the study runner's, with the hooks below
         return self._summary()
+
+    def _watch(self) -> None:
+        for live in list(self.lives.values()) + list(self.external.values()):
+            self._follow(live)
+        self._check_external()
+
+    def _next(self) -> MemberState | None:
+        return self.queue.pop(0) if self.queue else self._ask()
+
+    def _more(self) -> bool:
+        return bool(self.queue or self.active or self.external) or self._can_ask()
 
     def _summary(self) -> int:
         import optuna

@@ -1,9 +1,10 @@
 """Reading a study file: its name, shared defaults, explicit runs and grid, checked before anything runs.
 
 Every option of `diffdash new` is allowed, spelled as in the command without the dashes (`n_hidden` or
-`n-hidden`). Each member's options are parsed by `new`'s own click options and validated by the same
-`RunConfig` checks `new` uses, so a study file accepts exactly what the command line accepts, and a bad
-value fails here, naming the key in the file, instead of in a child process halfway through the study.
+`n-hidden`). Each member's options are read from the option table as `new` reads its flags and validated
+by the same `RunConfig` checks `new` uses (study/member_options.py), so a study file accepts exactly what the
+command line accepts, and a bad value fails here, naming the key in the file, instead of in a child process
+halfway through the study.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diffdash.options.values import ConfigError
 from diffdash.study import grid as gridlib
+from diffdash.study import member_options
+from diffdash.study.member_options import RESERVED, study_options
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,15 +29,6 @@ TOP_KEYS = ("study", "defaults", "runs", "grid", "report", "search", "slurm", "r
 EXAMPLES = Path(sys.prefix) / "share" / "diffdash" / "studies"  # where pip installs the repo's studies/*.toml
 STUDY_KEYS = ("name", "description")
 REPORT_KEYS = ("epochs",)
-# options of `new` a study sets itself
-RESERVED = {
-    "name": "the study names each run <study>-<member>",
-    "runs_dir": "give --runs-dir to `diffdash study run`",
-    "headless": "the study's runs are always headless",
-    "image_mode": "the study's runs draw nothing",
-    "study": "the study tags its runs itself",
-    "trial": "a search numbers its trials itself",
-}
 
 
 class StudyError(ValueError):
@@ -259,7 +254,7 @@ def _options(table: dict[str, Any], where: str) -> dict[str, Any]:
 
 def _option_key(key: str, where: str) -> str:
     normal = key.replace("-", "_")
-    options = new_options()
+    options = study_options()
     if normal in RESERVED:
         raise StudyError(where, f"not allowed in a study: {RESERVED[normal]}")
     if normal not in options:
@@ -269,38 +264,10 @@ def _option_key(key: str, where: str) -> str:
     return normal
 
 
-def new_options() -> dict[str, Any]:
-    """`diffdash new`'s click options by parameter name (n_T, n_hidden, ...), less what the study sets itself."""
-    from diffdash.commands.train_commands import new_command
-
-    return {p.name: p for p in new_command.params if p.name and p.name not in RESERVED}
-
-
-def option_argv(key: str, value: Any, where: str) -> list[str]:
-    """One option as `diffdash new` arguments: lists become 16,32,32,16; a flag is present when true."""
-    opt = new_options()[key]
-    flag = max(opt.opts, key=len)
-    if getattr(opt, "is_flag", False):
-        if not isinstance(value, bool):
-            raise StudyError(where, f"takes true or false, got {value!r}")
-        if value:
-            return [flag]
-        return [max(opt.secondary_opts, key=len)] if opt.secondary_opts else []
-    if isinstance(value, bool):
-        raise StudyError(where, f"takes a value like {opt.default!r}, got {str(value).lower()}")
-    if isinstance(value, list):
-        if not value or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-            raise StudyError(where, f"a list here must hold numbers, e.g. [16, 32, 32, 16], got {value!r}")
-        return [flag, ",".join(str(v) for v in value)]
-    if isinstance(value, (int, float, str)):
-        return [flag, str(value)]
-    raise StudyError(where, f"takes a number or text, got {type(value).__name__}")
-
-
 def _member(study: str, name: str, defaults: dict[str, Any], own: dict[str, Any], where: str) -> Member:
     _check_name(name, where)
     run_id = f"{study}-{name}"
-    from diffdash.config import ConfigError, check_name
+    from diffdash.config import check_name
 
     try:
         check_name(run_id)
@@ -311,38 +278,29 @@ def _member(study: str, name: str, defaults: dict[str, Any], own: dict[str, Any]
     origin.update({k: (f"grid.{k}" if where == "grid" else f"{where}.{k}") for k in own})
     origin[""] = where
     argv: list[str] = []
+    known = study_options()
     for key, value in options.items():
-        argv += option_argv(key, value, origin[key])
+        try:
+            argv += member_options.option_argv(known[key], value)
+        except member_options.OptionError as exc:
+            raise StudyError(origin[key], str(exc)) from None
     member = Member(name, run_id, options, origin, argv)
     member.params = resolve(member)
     return member
 
 
 def resolve(member: Member) -> dict[str, Any]:
-    """Parse the member's arguments with `new`'s options and validate them as `new` does."""
-    import click
+    """Every option of `new` as it would resolve them for this member, checked as `new` checks them (through
+    the option table: study/member_options.py); StudyError names the key in the file."""
 
-    from diffdash.commands.new_options import build_config
-    from diffdash.commands.train_commands import new_command
-    from diffdash.config import RunConfig
-
-    def where(param: str | None) -> str:
-        key = (param or "").lstrip("-").replace("-", "_")
+    def where(param: str) -> str:
+        key = param.replace("-", "_")
         for k in member.options:
             if k.lower() == key.lower():
                 return member.origin[k]
         return member.origin[""]
 
     try:
-        ctx = new_command.make_context("new", [*member.argv, "--name", member.run_id])
-    except click.BadParameter as exc:
-        raise StudyError(where(exc.param.name if exc.param else exc.param_hint), exc.message) from None
-    except click.ClickException as exc:
-        raise StudyError(member.origin[""], exc.format_message()) from None
-    fields = set(RunConfig.__dataclass_fields__)
-    try:
-        build_config(**{k: v for k, v in ctx.params.items() if k in fields})
-    except click.BadParameter as exc:
-        hint = exc.param_hint if isinstance(exc.param_hint, str) else None
-        raise StudyError(where(hint), exc.message) from None
-    return {k: v for k, v in ctx.params.items() if k not in RESERVED}
+        return member_options.resolve(member.options, member.run_id)
+    except (member_options.OptionError, ConfigError) as exc:
+        raise StudyError(where(exc.param), str(exc)) from None

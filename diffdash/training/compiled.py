@@ -24,7 +24,6 @@ from typing import Any
 
 import torch
 
-from diffdash.devices import autocast
 from diffdash.distributed.parallel import DataParallel
 from diffdash.distributed.world import World
 
@@ -76,8 +75,8 @@ def compiled_parallel(world: World, net: torch.nn.Module, session: Any, say: Cal
 def warm_up(parallel: Any, session: Any) -> None:
     """A forward and backward per batch shape, as the step runs them (same rows, same autocast)."""
     gen = torch.Generator(device=session.device).manual_seed(0)
-    x_all, bs = session.train_x, session.config.batch_size
+    x_all, bs, y_all = session.train_x, session.config.batch_size, session.train_y
     for n in batch_sizes(len(x_all), bs):
-        with autocast(session.device, session.precision):
-            loss, _ = parallel.loss(session.process, x_all[:n], gen)
+        with session.precision_context():
+            loss, _ = parallel.loss(session.process, x_all[:n], gen, y_all[:n] if y_all is not None else None)
         loss.backward()

@@ -14,7 +14,6 @@ from collections.abc import Callable
 import torch
 
 from diffdash.controls import Controls
-from diffdash.devices import autocast
 from diffdash.diffusion.base import SamplingStopped
 from diffdash.distributed.group import is_peer_failure
 from diffdash.distributed.parallel import DataParallel
@@ -116,9 +115,10 @@ class Trainer:
         if c.stop.is_set():
             raise SamplingStopped()
         bs, session = self.config.batch_size, self.session
-        x = session.train_x[s.perm[s.batch * bs : (s.batch + 1) * bs]]
-        with autocast(session.device, session.precision):
-            loss, recorded = self.parallel.loss(session.process, x, s.gen)  # with several workers: their rows
+        idx = s.perm[s.batch * bs : (s.batch + 1) * bs]
+        x, y = session.train_x[idx], session.train_y[idx] if session.train_y is not None else None
+        with session.precision_context():
+            loss, recorded = self.parallel.loss(session.process, x, s.gen, y)  # with several workers: their rows
         s.opt.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm, lr = total_grad_norm(s.net), current_lr(s.opt)  # after the workers' all-reduce, on the device

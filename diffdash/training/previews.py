@@ -11,11 +11,12 @@ from collections.abc import Callable
 
 from diffdash.cadence import PreviewClock, parse_cadence
 from diffdash.controls import Controls
-from diffdash.devices import autocast
 from diffdash.run_progress import CLASSIFIER_PHASE, PREVIEW_N
 from diffdash.training.recorder import Recorder
 from diffdash.training.session import Session
 from diffdash.training.state import TrainingState
+
+COND_PREVIEW_PER_DIGIT = 4  # a class-conditional run's preview: 10 rows (digits 0..9) of 4
 
 
 class Previews:
@@ -39,11 +40,17 @@ class Previews:
         net.eval()
         started = time.monotonic()
         should_stop = self._sampling_check()
+        n, nrow, cond = PREVIEW_N, 4, {}
+        if cfg.cond == "class":  # one row per digit, at the run's preview guidance
+            from diffdash.diffusion.guided import digit_rows
+
+            n, nrow = 10 * COND_PREVIEW_PER_DIGIT, COND_PREVIEW_PER_DIGIT
+            cond = {"labels": digit_rows(nrow), "guidance": cfg.guidance}
         try:
-            with autocast(s.device, s.precision):
+            with s.precision_context():
                 x = s.process.sample(
-                    net, PREVIEW_N, sampler=cfg.sampler, steps=cfg.sample_steps, seed=cfg.sample_seed,
-                    should_stop=should_stop,
+                    net, n, sampler=cfg.sampler, steps=cfg.sample_steps, seed=cfg.sample_seed,
+                    should_stop=should_stop, **cond,
                 )  # fmt: skip
                 variants = s.process.preview_variants(net, PREVIEW_N, seed=cfg.sample_seed, should_stop=should_stop)
         finally:
@@ -51,7 +58,7 @@ class Previews:
         seconds = time.monotonic() - started
         self.clock.drawn(state.clock.elapsed())
         self.recorder.phase_done()
-        path = self.recorder.grid(x, epoch, step)
+        path = self.recorder.grid(x, epoch, step, nrow=nrow)
         for variant, images in variants.items():
             nrow = 4 if len(images) == PREVIEW_N else len(images)  # else one strip
             self.recorder.grid(images, epoch, step, variant, nrow=nrow)
@@ -63,6 +70,7 @@ class Previews:
                 "sample_steps": cfg.sample_steps,
                 "weights": cfg.weights_used(),
                 "seconds": round(seconds, 3),
+                **({"guidance": cfg.guidance} if cond else {}),
             }
         )
         return seconds

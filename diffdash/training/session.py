@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import platform
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ import torch
 
 from diffdash import __version__
 from diffdash.config import RunConfig
-from diffdash.data import MnistData, load_mnist, run_tensors
+from diffdash.data import MnistData, load_mnist, run_labels, run_tensors
 from diffdash.devices import apply_threads, autocast, resolve_device, resolve_precision
 from diffdash.diffusion import build_process
 from diffdash.diffusion.base import SamplingStopped
@@ -46,6 +47,13 @@ class Session:
     quality: TrainingEval | None  # --eval-every
     steps_per_epoch: int
     world: World = field(default_factory=World)  # this process among data-parallel workers (diffdash.worker)
+    train_y: torch.Tensor | None = None  # the digits' labels, for a class-conditional run (--cond class)
+    val_y: torch.Tensor | None = None
+
+    def precision_context(self) -> AbstractContextManager:
+        """What every forward pass of the run (training step, compile warm-up, validation, previews) is taken
+        in: bf16 autocast on this device, or nothing for fp32. Built here only; a fresh one per `with`."""
+        return autocast(self.device, self.precision)
 
 
 def open_session(
@@ -71,7 +79,11 @@ def open_session(
 
         quality = TrainingEval(cfg, data, len(train_x), say)
     steps = math.ceil(len(train_x) / cfg.batch_size)
-    return Session(cfg, device, precision, reason, threads, data, train_x, val_x, process, quality, steps)
+    labels = {}
+    if cfg.cond == "class":
+        train_y, val_y = run_labels(data, cfg.train_limit, cfg.val_limit, device)
+        labels = {"train_y": train_y, "val_y": val_y}
+    return Session(cfg, device, precision, reason, threads, data, train_x, val_x, process, quality, steps, **labels)
 
 
 def describe(session: Session, state: TrainingState) -> dict[str, Any]:
@@ -126,8 +138,9 @@ def validation_loss(
         if should_stop():
             raise SamplingStopped()
         x = val_x[i : i + bs]
-        with autocast(session.device, session.precision):
-            total += validation_part(session.world, session.process, net, x, gen)
+        y = session.val_y[i : i + bs] if session.val_y is not None else None
+        with session.precision_context():
+            total += validation_part(session.world, session.process, net, x, gen, y)
         count += len(x)
     net.train()
     return float(sum_over_workers(total, session.world)) / count

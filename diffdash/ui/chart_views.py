@@ -1,6 +1,7 @@
 """What the chart can show besides the loss (the `g` key, the same in the dashboard and compare), as plain data.
 
-One quantity per view, so no view puts two units on one axis: the gradient norm and the learning rate of
+One quantity per view, so no view puts two units on one axis: sample quality (the FID of each `--eval-every`
+evaluation, its digits covered and confidence on the readout), the gradient norm and the learning rate of
 every step, and the training process's CPU % and memory from its `system` samples. A run recorded before
 diffdash logged these has none: the chart then says so instead of drawing nothing.
 """
@@ -8,17 +9,20 @@ diffdash logged these has none: the chart then says so instead of drawing nothin
 from __future__ import annotations
 
 from diffdash.history import History
+from diffdash.quality_curve import eval_x, quality_note, scored
 from diffdash.ui.chart_series import Series
 
-CHART_VIEWS = ("loss", "grad_norm", "lr", "cpu", "memory")
+CHART_VIEWS = ("loss", "quality", "grad_norm", "lr", "cpu", "memory")
 VIEW_TITLES = {
     "loss": "loss",
+    "quality": "FID (MNIST classifier)",
     "grad_norm": "gradient norm",
     "lr": "learning rate",
     "cpu": "CPU %",
     "memory": "memory (GiB)",
 }
 EMPTY_TEXT = {
+    "quality": "no FID: --eval-every K or diffdash eval",  # fits the chart of an 80-column dashboard
     "grad_norm": "no gradient norms: this run was recorded before diffdash logged them",
     "lr": "no learning rates: this run was recorded before diffdash logged them",
     "cpu": "no CPU samples yet (one every few seconds of training)",
@@ -55,6 +59,13 @@ def figure_series(
         values = [v / scale for v in y] if scale != 1.0 else y
         return [Series(f"{prefix}{label}", x, values, colour, smooth=smooth, group=group)]
 
+    if view == "quality":
+        evals = scored(h)
+        if not evals:
+            return []
+        fids, notes = [e["fid"] for e in evals], [quality_note(e) for e in evals]
+        return [Series(f"{prefix}FID", eval_x(evals), fids, color, smooth=False, group=group, epoch_marks=True,
+                       notes=notes)]  # fmt: skip
     if view == "grad_norm":
         return line("grad_norm", "grad norm", color, True)
     if view == "lr":

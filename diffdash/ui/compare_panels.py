@@ -14,7 +14,8 @@ from textual.widget import Widget
 from textual.widgets import DataTable, SelectionList, Static
 
 from diffdash.comparison import config_diff, format_value, val_set
-from diffdash.formats import STATE_COLOURS, format_loss
+from diffdash.formats import STATE_COLOURS, compact, format_loss
+from diffdash.quality_curve import cell, fid_at_equal_time, heading
 from diffdash.ui.compare_data import CompareRun
 from diffdash.ui.widgets.sample_image import SampleImage
 
@@ -28,7 +29,7 @@ def run_text(r: CompareRun, tags: bool = False) -> Text:
 
 class SummaryTable(DataTable):
     """Status, loss kind, best val loss @ epoch, final val loss, epochs, parameters, validation set, tags, FID,
-    s/epoch, images/s.
+    FID at equal training time (its heading gives the time), s/epoch, images/s.
 
     Status comes second and the key columns (params, val on, tags) before the timings, so a narrow terminal
     cuts the least important ones; below NARROW_WIDTH columns the headings and figures are abbreviated.
@@ -36,9 +37,10 @@ class SummaryTable(DataTable):
 
     COLUMNS = (
         "run", "status", "loss", "best val @ep", "final val", "epochs", "params", "val on", "tags", "FID @ep",
-        "s/epoch", "img/s",
+        "FID@time", "s/epoch", "img/s",
     )  # fmt: skip
-    SHORT = ("run", "status", "loss", "best@ep", "final", "ep", "params", "val on", "tags", "FID@ep", "s/ep", "img/s")
+    SHORT = ("run", "status", "loss", "best@ep", "final", "ep", "params", "val on", "tags", "FID@ep", "FID@t", "s/ep",
+             "img/s")  # fmt: skip
     NARROW_WIDTH = 100
 
     def on_mount(self) -> None:
@@ -56,17 +58,22 @@ class SummaryTable(DataTable):
     def update_runs(self, runs: list[CompareRun]) -> None:
         self.runs = runs
         self.clear(columns=True)
-        rows = [self._row(r) for r in runs if r.shown]
+        shown = [r for r in runs if r.shown]
+        equal = fid_at_equal_time([r.history for r in shown])
+        rows = [self._row(r, e) for r, e in zip(shown, equal.evals, strict=True)]
         names = self.SHORT if self.narrow else self.COLUMNS
-        # narrow: a column no shown run has a value in (FID before any eval, tags) gives its room to the others
-        keep = [i for i in range(len(names)) if not self.narrow or names[i] not in OPTIONAL
+        # a column no shown run has a value in gives its room to the others: tags and FID at equal time always,
+        # FID before any eval too when narrow
+        optional = OPTIONAL if self.narrow else ("tags", "FID@time")
+        keep = [i for i in range(len(names)) if names[i] not in optional
                 or any(row[i].plain not in ("", "-") for row in rows)]  # fmt: skip
+        names = (*names[:10], heading(equal), *names[11:])
         for i in keep:
             self.add_column(names[i], key=self.COLUMNS[i])
         for row in rows:
             self.add_row(*(row[i] for i in keep))
 
-    def _row(self, r: CompareRun) -> list[Text]:
+    def _row(self, r: CompareRun, at_equal_time: dict | None = None) -> list[Text]:
         digits = 4 if self.narrow else 5
         s = r.summary()
         best = f"{format_loss(s['best_val'], digits)} @{s['best_epoch']}" if s["best_val"] is not None else "-"
@@ -76,8 +83,8 @@ class SummaryTable(DataTable):
         params = r.config.get("parameters")
         if self.narrow:
             name = name.removeprefix("mnist-")
-            params = compact(params) if isinstance(params, int) else params
-            n_val = compact(n_val) if isinstance(n_val, int) else n_val
+            params = count_text(params) if isinstance(params, int) else params
+            n_val = count_text(n_val) if isinstance(n_val, int) else n_val
         return [
             run_text(r),
             Text(status, style=STATE_COLOURS.get(status, "")),
@@ -89,21 +96,19 @@ class SummaryTable(DataTable):
             Text(f"{format_value(n_val)} {name}"),
             Text(" ".join(f"#{t}" for t in r.tags), style="dim"),
             Text(fid, justify="right"),
+            Text(cell(at_equal_time), justify="right"),
             Text(format_loss(s["seconds_per_epoch"], 1), justify="right"),
             Text(format_loss(s["images_per_s"], 0), justify="right"),
         ]
 
 
-OPTIONAL = ("FID@ep", "tags")
+OPTIONAL = ("FID@ep", "FID@t", "tags")
 
 
-def compact(n: int) -> str:
-    """291217 -> 291k, 10000 -> 10k, 1500000 -> 1.5M: a count in a narrow column."""
-    if n >= 1_000_000:
-        return f"{n / 1e6:.3g}M"
-    if n >= 10_000:
-        return f"{n / 1e3:.0f}k"
-    return str(n)
+def count_text(n: int) -> str:
+    """A count in a narrow column: exact below 10,000, then whole thousands (65921 -> 66k), then 3 significant
+    digits (1500000 -> 1.5M), written by the one `compact`."""
+    return str(n) if n < 10_000 else compact(round(n, -3) if n < 1_000_000 else n, 3)
 
 
 class ConfigDiffTable(DataTable):

@@ -61,7 +61,7 @@ class RunView:
         elif kind == "sample":
             changed.add("samples")
         elif kind == "eval":
-            changed.add("evals")
+            changed |= {"evals", "chart"}  # the quality view (`g`) draws the evaluations
         elif kind in END_KINDS:
             self.state, self.error = kind, e.get("error")
             changed.add("state")

@@ -26,7 +26,7 @@ from diffdash.study.executors.records import (
 )
 from diffdash.study.launch import log_tail
 from diffdash.study.members import MemberState, inspect, log_path, to_trash
-from diffdash.study.runner import StudyRunner
+from diffdash.study.runner import StudyRunner, closing
 from diffdash.study.spec import Member, Study
 
 
@@ -96,16 +96,7 @@ class ClusterRunner:
         finally:
             self.running = False
             self.executor.close()
-        left = [m.name for m in self.members if m.name not in self.done]
-        if not left:
-            self.say(f"study {self.study.name}: all {len(self.members)} runs finished")
-            return 0
-        self.say(
-            f"study {self.study.name}: {len(self.done)}/{len(self.members)} runs finished"
-            + (f", failed: {', '.join(self.failed)}" if self.failed else "")
-            + "; run the same command again to continue"
-        )
-        return 0 if self._stop.is_set() and not self.failed else 1
+        return closing(self.study, self.members, self.done, self.failed, self._stop.is_set(), self.say)
 
     def _place(self, s: MemberState, record: dict[str, Any] | None, view: JobView | None) -> None:
         name = self.executor.name

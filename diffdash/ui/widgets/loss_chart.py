@@ -22,10 +22,9 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from diffdash.comparison import debiased_ema
-from diffdash.formats import AXIS_LABELS, AXIS_UNITS, X_AXES
+from diffdash.formats import AXIS_LABELS, AXIS_UNITS, X_AXES, compact
 from diffdash.ui.widgets.series import (
     Series,
-    compact,
     faint,
     finite_pairs,
     fmt_value,
@@ -297,7 +296,9 @@ class LossChart(Vertical):
             i = nearest(ln.x, cx)
             if i is None:
                 continue
-            entries.append(Text(ln.series.name, style=_style(rgb(ln.series.color))) + " " + fmt_value(ln.real_y[i], 4))
+            entry = Text(ln.series.name, style=_style(rgb(ln.series.color))) + " " + fmt_value(ln.real_y[i], 4)
+            note = _note(ln, self.axis, i)
+            entries.append(entry + (Text(" " + note, style="dim") if note else ""))
         return self._flow(entries, sep=" ")
 
     def values_at_cursor(self) -> dict[str, float]:
@@ -329,6 +330,13 @@ def x_text(axis: str, x: float) -> str:
     if axis == "epoch":
         return f"{x:.2f}"
     return fmt_value(x, 4)
+
+
+def _note(ln: Line, axis: str, i: int) -> str:
+    """The series' note of the drawn point i (drawn x values are the series' own: notes come on unsmoothed lines)."""
+    notes, xs = ln.series.notes, ln.series.x.get(axis)
+    j = nearest(xs, ln.x[i]) if notes and xs else None
+    return notes[j] if j is not None and j < len(notes) else ""
 
 
 def _style(colour: tuple[int, int, int]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from diffdash.formats import X_AXES
+from diffdash.formats import X_AXES, compact
 from diffdash.thin_series import ThinSeries
 from diffdash.ui.chart_series import Series
 
@@ -133,11 +133,3 @@ def linear_ticks(lo: float, hi: float, n: int = 5, integer: bool = False) -> tup
         ticks.append(v)
         v += step
     return ticks, [compact(t) for t in ticks]
-
-
-def compact(v: float) -> str:
-    """12000 -> 12k, 1500000 -> 1.5M, 0.25 -> 0.25."""
-    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{v / div:.4g}{suffix}"
-    return f"{v:.4g}"

@@ -1,9 +1,10 @@
-"""The cold-diffusion options, each declared once as an `Option` of the run's option table (diffdash/options).
+"""The cold-diffusion options, each declared once as an `Option` of the run's option table (options/table.py).
 
 `RunConfig` takes its cold fields from here, `validate` checks them here, and `diffdash new` builds its
 `--kernel-size`, `--mask-std`, ... options from here. Torch-free. A degradation's options name it in
 `applies_to`; the ones the cold process itself reads (the loss, the generation prior) say "cold". The values
-users may pass are also what the degradation modules accept (they import their choices from here).
+users may pass are also what the degradation modules accept (they import their choices from here: the
+degradations build on the table, never the other way round but for the lazy look-up of their names).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The networks' own options, torch-free: each names its network in `applies_to` ("net:cnn"), so
 config.json keeps only the chosen network's, `--help` groups them under it and validation checks them only
-for its runs. The option table (diffdash/options) reads them from here."""
+for its runs. Kept with the option table (options/table.py gathers them), not with the networks, so the table
+imports no network package: a network's module reads its options from the config."""
 
 from __future__ import annotations
 
