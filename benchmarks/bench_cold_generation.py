@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from diffdash.data import load_mnist, run_tensors, to_tensor
-from diffdash.sampling import load_trained
+from diffdash.mnist.load import load_mnist, run_tensors, to_tensor
+from diffdash.runs.trained_network import load_trained
 from diffdash.store import RunDir
 
 

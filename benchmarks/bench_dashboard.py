@@ -26,9 +26,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from diffdash.config import RunConfig
-from diffdash.data import load_mnist
-from diffdash.progress import HeadlessPrinter
+from diffdash.mnist.load import load_mnist
+from diffdash.options.run_config import RunConfig
+from diffdash.runs.headless import HeadlessPrinter
 from diffdash.store import RunDir
 from diffdash.training import Engine
 
@@ -95,8 +95,8 @@ def soak(root: Path, steps: int, data) -> None:
 
     from textual_image.widget import HalfcellImage
 
-    from diffdash.data import to_tensor
-    from diffdash.images import save_grid
+    from diffdash.mnist.grids import save_grid
+    from diffdash.mnist.load import to_tensor
     from diffdash.ui.dashboard import DashboardApp
 
     run = RunDir.create(root, "soak")

@@ -178,7 +178,7 @@ def run_starter(
 
 
 def run_engine(data, n_hidden, limits: tuple, precision: str, threads: int, out: Path) -> dict:
-    from diffdash.config import RunConfig
+    from diffdash.options.run_config import RunConfig
     from diffdash.store import RunDir
     from diffdash.training import Engine
 
@@ -222,8 +222,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=0, help="starter DataLoader workers")
     ap.add_argument("--skip-starter", action="store_true", help="engine rows only (no ratios)")
     args = ap.parse_args()
-    from diffdash.data import BUNDLED_DIR, load_bundled, load_mnist
-    from diffdash.devices import apply_threads, describe_cpu
+    from diffdash.machine.devices import apply_threads, describe_cpu
+    from diffdash.mnist.load import BUNDLED_DIR, load_bundled, load_mnist
 
     threads = apply_threads(args.threads)
     n_hidden = [int(v) for v in args.n_hidden.split(",")]

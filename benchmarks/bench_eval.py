@@ -16,14 +16,14 @@ from pathlib import Path
 
 import torch
 
-from diffdash.config import RunConfig
-from diffdash.data import load_mnist, to_tensor
 from diffdash.diffusion import build_process
 from diffdash.diffusion.samplers import sampler_class
 from diffdash.metrics.classifier import get_classifier
 from diffdash.metrics.evaluate import TRAIN_COST_PER_IMAGE, generate, score
 from diffdash.metrics.fid import FID_LABEL
+from diffdash.mnist.load import load_mnist, to_tensor
 from diffdash.models import build_network
+from diffdash.options.run_config import RunConfig
 
 
 def main() -> None:

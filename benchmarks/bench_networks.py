@@ -16,9 +16,9 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from diffdash.config import RunConfig
-from diffdash.devices import autocast
+from diffdash.machine.devices import autocast
 from diffdash.models import build_network, count_parameters, use_fast_layout
+from diffdash.options.run_config import RunConfig
 
 NETWORKS = {
     "cnn 16,32,32,16 (coursework)": dict(net="cnn"),

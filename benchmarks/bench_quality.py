@@ -27,17 +27,17 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from diffdash.config import RunConfig
-from diffdash.data import load_mnist
 from diffdash.diffusion import build_process
-from diffdash.images import save_grid
 from diffdash.metrics.classifier import get_classifier
 from diffdash.metrics.evaluate import generate, real_reference_fid, score
 from diffdash.metrics.in_training import sampling_passes
 from diffdash.metrics.run_eval import load_weights
+from diffdash.mnist.grids import save_grid
+from diffdash.mnist.load import load_mnist
 from diffdash.models import build_network
+from diffdash.options.run_config import RunConfig
+from diffdash.runs.time_spent import time_spent
 from diffdash.store import RunDir
-from diffdash.time_spent import time_spent
 
 NETWORKS = {
     "cnn 16,32,32,16": ["--net", "cnn"],

@@ -81,10 +81,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    from diffdash.data import load_bundled, to_tensor
     from diffdash.diffusion.cold_prior import fit_gmm
     from diffdash.metrics.fid import feature_stats, frechet_distance
     from diffdash.metrics.recon import ssim
+    from diffdash.mnist.load import load_bundled, to_tensor
 
     data = load_bundled()
     train = to_tensor(data.train_images, "cpu")  # 10,000 digits: the prior fits FIT_IMAGES = 10,000

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diffdash.images import save_grid
+from diffdash.mnist.grids import save_grid
 
 STATES = ("finished", "finished", "finished", "stopped", "failed", "crashed")
 
@@ -129,9 +129,9 @@ def main() -> None:
         size = sum(p.stat().st_size for p in root.rglob("metrics.jsonl")) / 1e6
         print(f"made {args.runs} runs ({size:.0f} MB of metrics.jsonl) in {time.perf_counter() - t0:.1f} s")
 
-        from diffdash.history import read_history
+        from diffdash.runs.history import read_history
+        from diffdash.runs.summary import summarize_all
         from diffdash.store import list_run_dirs
-        from diffdash.summary import summarize_all
 
         t0, c0 = time.perf_counter(), time.process_time()
         rows = summarize_all(root)

@@ -128,7 +128,7 @@ def main() -> None:
 
 
 def _final_val(run: Path) -> float:
-    from diffdash.history import read_history
+    from diffdash.runs.history import read_history
     from diffdash.store import RunDir
 
     return [v for v in read_history(RunDir(run)).val_loss if v is not None][-1]

@@ -18,8 +18,8 @@ import time
 
 import torch
 
-from diffdash.config import RunConfig
-from diffdash.devices import autocast
+from diffdash.machine.devices import autocast
+from diffdash.options.run_config import RunConfig
 from diffdash.training.session import open_session
 from diffdash.training.state import TrainingState
 from diffdash.training.step_figures import current_lr, total_grad_norm

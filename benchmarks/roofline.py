@@ -17,8 +17,8 @@ def step_flops_per_image(n_hidden: list[int], batch: int = 128) -> float:
     """FLOPs of one forward + backward pass of the coursework CNN, per image (torch's own FLOP counter)."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    from diffdash.config import RunConfig
     from diffdash.models import build_network
+    from diffdash.options.run_config import RunConfig
 
     net = build_network(RunConfig(n_hidden=list(n_hidden)))
     x, t = torch.randn(batch, 1, 28, 28), torch.rand(batch)

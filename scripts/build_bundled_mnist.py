@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from diffdash.idx import read_idx, write_idx_gz
+from diffdash.mnist.idx import read_idx, write_idx_gz
 
 TRAIN_PER_CLASS = 1000
 TEST_PER_CLASS = 100

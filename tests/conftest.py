@@ -10,13 +10,13 @@ import pytest
 
 @pytest.fixture(scope="session")
 def small_data():
-    from diffdash.data import load_bundled
+    from diffdash.mnist.load import load_bundled
 
     return load_bundled()
 
 
 def _tiny_config(**overrides):
-    from diffdash.config import RunConfig
+    from diffdash.options.run_config import RunConfig
 
     base = dict(
         n_hidden=[4, 8, 4],
@@ -60,8 +60,8 @@ def small_classifier(tmp_path_factory):
     of runs evaluated in tests, so their evaluations find it instead of training the full one."""
     from metrics_support import CLASSIFIER_BATCH, CLASSIFIER_STEPS
 
-    from diffdash.data import load_bundled
     from diffdash.metrics.classifier import get_classifier
+    from diffdash.mnist.load import load_bundled
 
     folder = tmp_path_factory.mktemp("classifier-cache")
     clf = get_classifier(load_bundled(), folder, max_steps=CLASSIFIER_STEPS, batch_size=CLASSIFIER_BATCH)
@@ -98,7 +98,7 @@ def sampled_run(tmp_path_factory, small_data, tiny_config):
     """A finished real run whose recorder sampled CPU and memory after every step (every 5 s by default), so
     even a run this short, on a fast machine, has a history of `system` events (and, as every run now, lr and
     grad_norm per step)."""
-    from diffdash import sysinfo
+    from diffdash.machine import usage as sysinfo
     from diffdash.store import RunDir
     from diffdash.training import Engine, system_samples
 

@@ -23,12 +23,12 @@ def ddp_steps(rank: int, size: int, port: int, out: str, batch: int = BATCH) -> 
     import torch
     import torch.nn.functional as F
 
-    from diffdash.data import load_bundled, to_tensor
     from diffdash.diffusion.ddpm import DDPM
     from diffdash.distributed.group import join, leave
     from diffdash.distributed.reduce import global_loss
     from diffdash.distributed.shards import train_rows
     from diffdash.distributed.world import World
+    from diffdash.mnist.load import load_bundled, to_tensor
     from diffdash.models.cnn import CNN
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(size))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from diffdash.cadence import Cadence, CadenceError, PreviewClock, parse_cadence
 from diffdash.cli import cli
+from diffdash.options.cadence import Cadence, CadenceError, PreviewClock, parse_cadence
 from diffdash.store import RunDir
 from diffdash.training import Engine
 

@@ -7,8 +7,8 @@ import torch
 from metrics_support import CLASSIFIER_BATCH, CLASSIFIER_STEPS
 from mnist_support import SHARED_MNIST, needs_full_mnist
 
-from diffdash.data import to_tensor
 from diffdash.metrics.classifier import cache_path, get_classifier, load_classifier
+from diffdash.mnist.load import to_tensor
 
 
 def test_cached_classifier_reloads_with_weights_only(small_data, small_classifier):
@@ -36,7 +36,7 @@ def test_training_is_seeded_and_reports_progress(tmp_path, small_data):
 
 
 def test_a_cache_for_other_data_is_retrained(tmp_path, small_data):
-    from diffdash.data import MnistData
+    from diffdash.mnist.load import MnistData
 
     get_classifier(small_data, tmp_path, max_steps=2)
     fewer = MnistData(
@@ -68,8 +68,8 @@ def test_a_read_only_data_folder_is_not_written(tmp_path, monkeypatch):
 @needs_full_mnist
 def test_full_mnist_classifier_reaches_98_5_percent():
     """Checks the cached full-MNIST classifier (training it takes minutes; `diffdash eval` does it once)."""
-    from diffdash.data import load_mnist
     from diffdash.metrics.classifier import accuracy, cache_dir_for
+    from diffdash.mnist.load import load_mnist
 
     path = cache_path("mnist", cache_dir_for(None))
     if not path.is_file():

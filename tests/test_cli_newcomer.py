@@ -11,7 +11,7 @@ from runs_data import recorded_runs
 from test_completion import complete
 
 from diffdash.cli import cli
-from diffdash.tags import add_tags
+from diffdash.store.tags import add_tags
 
 
 def invoke(*args):

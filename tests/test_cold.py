@@ -11,10 +11,10 @@ import torch
 from click.testing import CliRunner
 
 from diffdash.cli import cli
-from diffdash.data import DATA_HIGH, DATA_LOW, to_tensor
 from diffdash.diffusion import build_process, samplers_for
 from diffdash.diffusion.cold_prior import GaussianMixturePrior, fit_gmm
-from diffdash.sampling import load_trained
+from diffdash.mnist.load import DATA_HIGH, DATA_LOW, to_tensor
+from diffdash.runs.trained_network import load_trained
 from diffdash.store import RunDir
 from diffdash.training import Engine
 
@@ -65,7 +65,7 @@ def test_report_shows_the_forward_process_and_a_reverse_trajectory(trained, tmp_
     import numpy as np
     from PIL import Image
 
-    from diffdash.report.build import build_report
+    from diffdash.compare.report.build import build_report
 
     run, _, _ = trained
     files = {p.name for p in build_report([run], tmp_path / "report", None, say=lambda _m: None)}

@@ -17,8 +17,8 @@ import pytest
 from pilot_support import halfcell, wait_for
 from runs_data import RECORDED, recorded_runs, running_status
 
-from diffdash.comparison import config_diff, debiased_ema, hex_to_rgb, run_colour
-from diffdash.history import read_history
+from diffdash.compare.shared import config_diff, debiased_ema, hex_to_rgb, run_colour
+from diffdash.runs.history import read_history
 from diffdash.ui.compare_app import CompareApp
 from diffdash.ui.compare_panels import ConfigDiffTable, GridRow, SummaryTable
 from diffdash.ui.widgets.loss_chart import LossChart

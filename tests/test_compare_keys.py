@@ -7,8 +7,8 @@ import pytest
 from pilot_support import halfcell, wait_for
 from runs_data import recorded_runs
 
-from diffdash.history import read_history
-from diffdash.tags import add_tags
+from diffdash.runs.history import read_history
+from diffdash.store.tags import add_tags
 from diffdash.ui.chart_views import CHART_VIEWS
 from diffdash.ui.compare_app import CompareApp
 from diffdash.ui.compare_panels import SummaryTable

@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from diffdash.checkpoint import load_checkpoint
 from diffdash.cli import cli
-from diffdash.history import read_history
 from diffdash.models import build_network
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 from diffdash.training import Engine
 from diffdash.training.compiled import batch_sizes, compile_problem

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 
-from diffdash.history import read_history
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 
 ARGS = [

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from mnist_support import SHARED_MNIST, needs_full_mnist
 
-from diffdash.data import BUNDLED_DIR, load_bundled, load_mnist, to_tensor
-from diffdash.idx import read_idx
+from diffdash.mnist.idx import read_idx
+from diffdash.mnist.load import BUNDLED_DIR, load_bundled, load_mnist, to_tensor
 
 
 def test_bundled_subset_is_real_balanced_and_small(small_data):

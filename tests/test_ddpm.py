@@ -3,10 +3,10 @@ import math
 import pytest
 import torch
 
-from diffdash.data import to_tensor
 from diffdash.diffusion.ddpm import DDPM
 from diffdash.diffusion.samplers import sampler_class
 from diffdash.diffusion.schedules import ddpm_schedules
+from diffdash.mnist.load import to_tensor
 from diffdash.models.cnn import CNN
 
 

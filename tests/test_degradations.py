@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from diffdash.config import RunConfig
-from diffdash.data import DATA_LOW, to_tensor
 from diffdash.degradations import build_degradation, names
 from diffdash.degradations.blur import Blur, gaussian_kernel, step_sigmas
 from diffdash.degradations.fade import Fade
 from diffdash.degradations.mask import Mask
 from diffdash.degradations.pixelate import Pixelate
+from diffdash.mnist.load import DATA_LOW, to_tensor
+from diffdash.options.run_config import RunConfig
 
 N_T = 12
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from diffdash import devices
-from diffdash.devices import DeviceError, apply_threads, cpu_features, describe_cpu, resolve_precision
+from diffdash.machine import devices
+from diffdash.machine.devices import DeviceError, apply_threads, cpu_features, describe_cpu, resolve_precision
 
 
 def cpuinfo_flags() -> set[str]:

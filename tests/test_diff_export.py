@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from diffdash.cli import cli
-from diffdash.history import read_history
+from diffdash.runs.history import read_history
 
 
 def invoke(*args):

@@ -368,8 +368,8 @@ def test_the_rows_of_a_global_batch_add_up_to_its_loss(model, small_data, tiny_c
     """Process.loss(rows=): each worker's share, drawn from the global batch's draws, weighted by its rows,
     sums to the 1-process loss of the whole batch (cold: the degradation's random parameters too)."""
     torch = pytest.importorskip("torch")
-    from diffdash.data import to_tensor
     from diffdash.diffusion import build_process
+    from diffdash.mnist.load import to_tensor
     from diffdash.models import build_network
 
     cold = dict(model="cold", n_T=20, sampler="alg2", degradation="mask", mask_place="random")
@@ -399,7 +399,7 @@ def test_peer_failures_are_told_from_training_errors():
 
 def test_worker_controls_in_a_world_of_one_pass_requests_through(tmp_path):
     pytest.importorskip("torch")
-    from diffdash.distributed.controls import WorkerControls
+    from diffdash.distributed.worker_controls import WorkerControls
 
     controls = WorkerControls(World(), tmp_path)
     controls.sync()
@@ -453,7 +453,7 @@ def test_a_worker_refuses_a_run_another_process_trains(tmp_path):
     import subprocess
     import sys
 
-    from diffdash.config import RunConfig
+    from diffdash.options.run_config import RunConfig
     from diffdash.training.worker import train_worker
 
     tiny = {"dataset": "mnist-small", "n_hidden": [4], "train_limit": 64, "val_limit": 16, "n_T": 5, "epochs": 1}

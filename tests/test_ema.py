@@ -8,12 +8,12 @@ from click.testing import CliRunner
 from torch.optim.swa_utils import AveragedModel
 
 from diffdash.checkpoint import load_checkpoint
-from diffdash.config import ConfigError
 from diffdash.controls import Controls
-from diffdash.ema import EMA
-from diffdash.history import read_history
+from diffdash.options.run_config import ConfigError
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 from diffdash.training import Engine
+from diffdash.training.ema import EMA
 
 
 def test_update_rule_with_warmup():

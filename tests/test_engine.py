@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from diffdash.history import read_history
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 from diffdash.training import Engine
 

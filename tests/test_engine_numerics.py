@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from diffdash.history import read_history
 from diffdash.models import build_network
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 from diffdash.training import Engine
 from diffdash.training.session import VAL_SEED_OFFSET
@@ -16,8 +16,8 @@ from diffdash.training.session import VAL_SEED_OFFSET
 
 def reference_epoch(config, data) -> tuple[list[float], float]:
     """Today's loop written plainly: NCHW network, default Adam, a float() per step, validation under no_grad."""
-    from diffdash.data import to_tensor
     from diffdash.diffusion import build_process
+    from diffdash.mnist.load import to_tensor
 
     net = build_network(config)
     process = build_process(config, "cpu")
@@ -89,7 +89,7 @@ def test_batched_reads_report_the_first_non_finite_loss_at_its_step(tmp_path, sm
 
 
 def test_config_records_precision_its_reason_and_threads(tmp_path, small_data, tiny_config):
-    from diffdash.devices import native_bf16
+    from diffdash.machine.devices import native_bf16
 
     before = torch.get_num_threads()
     try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from runs_data import RECORDED
 
-from diffdash.run_progress import RunProgress
+from diffdash.runs.progress import RunProgress
 from diffdash.store import RunDir
 
 EVENTS = RunDir(RECORDED / "small").read_events()[0]
@@ -101,7 +101,7 @@ def test_no_progress_line_after_the_closing_summary():
 
     from rich.console import Console
 
-    from diffdash.progress import HeadlessPrinter
+    from diffdash.runs.headless import HeadlessPrinter
 
     out = io.StringIO()
     printer = HeadlessPrinter(Console(file=out, width=200), every_s=1.0, config=CONFIG)
@@ -117,8 +117,8 @@ def test_a_cold_preview_reports_its_total(tiny_config, small_data):
     """Cold previews draw the grid, reconstructions and the other samplers' grids: their progress has a total
     (alg1 at 7 of 20 steps: strided walks from two starts, the other samplers, direct's single step)."""
     sampler, steps = "alg1", 7
-    from diffdash.data import run_tensors
     from diffdash.diffusion import build_process
+    from diffdash.mnist.load import run_tensors
     from diffdash.models import build_network
 
     config = tiny_config(model="cold", n_T=20, sampler=sampler, sample_steps=steps, prior_t=10, prior_components=2)

@@ -6,8 +6,8 @@ import pytest
 from click.testing import CliRunner
 
 from diffdash.cli import cli
-from diffdash.history import read_history
 from diffdash.metrics.evaluate import auto_eval_n
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 from diffdash.training import Engine
 

@@ -8,8 +8,8 @@ from typing import get_type_hints
 
 import pytest
 
-from diffdash.events import KINDS, well_formed
 from diffdash.store import RunDir
+from diffdash.store.events import KINDS, well_formed
 
 AT = {"epoch": 2, "step": 20, "images": 1280, "time": 12.5}
 EXAMPLES = [

@@ -84,7 +84,7 @@ def trigger(phase: str, run: Path, rng: random.Random):
 
 
 def listed_state(runs: Path, run_id: str) -> str | None:
-    from diffdash.summary import summarize_all
+    from diffdash.runs.summary import summarize_all
 
     rows = [r for r in summarize_all(runs) if r.id == run_id]
     assert len(rows) <= 1
@@ -100,7 +100,7 @@ def final_weights(run: Path):
 def assert_same_result(victim: Path, reference: Path) -> None:
     import torch
 
-    from diffdash.history import read_history
+    from diffdash.runs.history import read_history
     from diffdash.store import RunDir
 
     a, b = read_history(RunDir(victim)), read_history(RunDir(reference))

@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from rich.text import Text
 
 from diffdash.cli import cli
-from diffdash.run_progress import CLASSIFIER_PHASE, RunProgress
+from diffdash.runs.progress import CLASSIFIER_PHASE, RunProgress
+from diffdash.runs.summary import summarize
 from diffdash.store import RunDir
-from diffdash.summary import summarize
 from diffdash.training import Engine
 from diffdash.ui.panels import eval_text
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import diffdash
-from diffdash.event_text import describe_event
 from diffdash.formats import compact
+from diffdash.runs.event_text import describe_event
 from diffdash.ui.compare_panels import count_text
 from diffdash.ui.widgets.series import linear_ticks
 

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from diffdash.comparison import train_curve, val_curve
-from diffdash.events import drop_undone
-from diffdash.history import History, read_history
+from diffdash.compare.shared import train_curve, val_curve
+from diffdash.runs.history import History, read_history
 from diffdash.store import RunDir, compact_events
+from diffdash.store.events import drop_undone
 from diffdash.ui.compare_data import CompareRun, chart_series
 from diffdash.ui.run_view import RunView
 

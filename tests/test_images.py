@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from diffdash.images import grid_array, save_grid, to_uint8
+from diffdash.mnist.grids import grid_array, save_grid, to_uint8
 
 
 def test_data_range_maps_to_black_and_white_without_clamping_the_negative_half():

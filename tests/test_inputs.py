@@ -126,7 +126,7 @@ def test_eval_entropy_is_never_negative_zero(capsys):
 
 # data files ----------------------------------------------------------------------------------------------
 def _official_copy(folder):
-    from diffdash.data import BUNDLED_DIR, FILES
+    from diffdash.mnist.load import BUNDLED_DIR, FILES
 
     folder.mkdir()
     for stem in FILES.values():
@@ -149,7 +149,7 @@ def _short_header(path):
 
 
 def _wrong_shape(path):
-    from diffdash.idx import write_idx_gz
+    from diffdash.mnist.idx import write_idx_gz
 
     write_idx_gz(path, np.zeros((10, 14, 56), dtype=np.uint8))
 
@@ -182,7 +182,7 @@ def test_written_files_follow_the_umask(tmp_path):
     import torch
 
     from diffdash.checkpoint import save_checkpoint
-    from diffdash.images import save_grid
+    from diffdash.mnist.grids import save_grid
     from diffdash.store import RunDir
 
     old = os.umask(0o002)

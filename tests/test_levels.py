@@ -12,11 +12,11 @@ import torch
 from click.testing import CliRunner
 
 from diffdash.cli import cli
-from diffdash.config import RunConfig
-from diffdash.data import to_tensor
 from diffdash.degradations import build_degradation
 from diffdash.degradations.blur import Blur, gaussian_kernel
 from diffdash.degradations.levels import SATURATED, even_sigmas, gaussian_1d, saturation_notice, surviving_variance
+from diffdash.mnist.load import to_tensor
+from diffdash.options.run_config import RunConfig
 
 
 @pytest.fixture(scope="module")

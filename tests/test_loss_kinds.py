@@ -13,8 +13,8 @@ from pilot_support import halfcell
 from runs_data import recorded_runs
 
 from diffdash.cli import cli
-from diffdash.comparison import config_diff
-from diffdash.run_kinds import key_applies, loss_kind, loss_kinds_warning
+from diffdash.compare.shared import config_diff
+from diffdash.options.run_kinds import key_applies, loss_kind, loss_kinds_warning
 from diffdash.ui.compare_app import CompareApp
 from diffdash.ui.compare_panels import ConfigDiffTable, GridRow, SummaryTable
 from diffdash.ui.widgets.loss_chart import LossChart, PlotArea

@@ -7,11 +7,11 @@ import math
 import pytest
 import torch
 
-from diffdash.data import to_tensor
 from diffdash.metrics.evaluate import score
 from diffdash.metrics.fid import feature_stats, frechet_distance
 from diffdash.metrics.histogram import class_histogram, histogram_entropy, mean_confidence
 from diffdash.metrics.recon import reconstruction_table, rmse, ssim
+from diffdash.mnist.load import to_tensor
 
 
 @pytest.fixture(scope="session")

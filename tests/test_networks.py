@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from diffdash.config import RunConfig
-from diffdash.data import run_tensors
 from diffdash.diffusion import build_process
+from diffdash.mnist.load import run_tensors
 from diffdash.models import NETWORKS, build_network, count_parameters, network_class, network_text, use_fast_layout
+from diffdash.options.run_config import RunConfig
 
 REFERENCE = Path(__file__).parent / "data" / "cnn_reference.json"
 SMALL = {"cnn": {"n_hidden": [4, 8, 4]}, "unet": {"unet_channels": [8, 16, 16]}}
@@ -75,7 +75,7 @@ def test_fast_layout_gives_the_unet_the_same_outputs():
 
 
 def test_sizes_come_from_the_module_on_the_meta_device():
-    from diffdash.budget import network_size, training_bytes
+    from diffdash.machine.memory_budget import network_size, training_bytes
 
     for net in NETWORKS:
         config = RunConfig(net=net, **SMALL[net]).validate()

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from diffdash.cli import cli
 from diffdash.commands.train_commands import new_command
-from diffdash.config import EXTRA_FIELDS, RunConfig
+from diffdash.options.run_config import EXTRA_FIELDS, RunConfig
 from diffdash.options.table import OPTIONS
 
 # config.json's keys before the table, in their order: a CNN run still writes them so, with the new ones between
@@ -75,7 +75,7 @@ def test_config_json_keeps_the_old_keys_in_order_and_only_the_chosen_networks_op
 
 
 def test_a_config_written_before_the_table_loads_as_the_cnn(runs):
-    from diffdash.config_file import load_config
+    from diffdash.options.config_json import load_config
 
     data = runs[0].read_config()
     assert "net" not in data

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import diffdash
-from diffdash.config import RunConfig
+from diffdash.options.run_config import RunConfig
 from diffdash.training.session import open_session
 
 PACKAGE = Path(diffdash.__file__).resolve().parent
@@ -31,8 +31,8 @@ def autocast_calls() -> list[str]:
 def test_autocast_is_built_only_by_the_session_and_the_device_check():
     assert autocast_calls() == [
         "degradations/base.py:__call__",  # switches autocast off: a degradation works in float32
-        "devices.py:autocast",  # the one builder
-        "devices.py:check_precision",  # one tiny op, before any run, to refuse bf16 where it fails
+        "machine/devices.py:autocast",  # the one builder
+        "machine/devices.py:check_precision",  # one tiny op, before any run, to refuse bf16 where it fails
         "training/session.py:precision_context",  # what every forward pass of a run enters
     ]
 

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from diffdash.cli import cli
-from diffdash.progress import HeadlessPrinter
+from diffdash.runs.headless import HeadlessPrinter
 from diffdash.store import RunDir
 from diffdash.training import Engine
 

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from pilot_support import halfcell, wait_for
 
 from diffdash.cli import cli
+from diffdash.compare.quality_curve import digits_covered, fid_at_equal_time, scored
 from diffdash.formats import format_clock
-from diffdash.history import read_history
-from diffdash.quality_curve import digits_covered, fid_at_equal_time, scored
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 from diffdash.training import Engine
 from diffdash.ui.chart_views import EMPTY_TEXT

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from diffdash.data import load_bundled, to_tensor
 from diffdash.diffusion.cold_prior import fit_gmm
 from diffdash.metrics.fid import feature_stats, frechet_distance
 from diffdash.metrics.recon import ssim
+from diffdash.mnist.load import load_bundled, to_tensor
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from diffdash.cli import cli
-from diffdash.comparison import hex_to_rgb, run_colour
+from diffdash.compare.shared import hex_to_rgb, run_colour
 
 
 def invoke(*args):
@@ -135,8 +135,8 @@ def test_missing_matplotlib_is_a_clear_message(runs, tmp_path, monkeypatch):
 def test_the_loss_axis_names_what_the_model_minimises(tmp_path, config, words):
     """A cold run restores the digit: its loss figure must not call it the noise-prediction MSE."""
     matplotlib = pytest.importorskip("matplotlib")
-    from diffdash.history import History
-    from diffdash.report.figures import ReportRun, loss_figure
+    from diffdash.compare.report.figures import ReportRun, loss_figure
+    from diffdash.runs.history import History
     from diffdash.store import RunDir
 
     history = History()

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from diffdash.distributed.control_file import ControlState, control_path, write_control
 from diffdash.store import RunDir, append_note
+from diffdash.store.tags import add_tags
 from diffdash.study import load_study
 from diffdash.study.members import inspect, read_tag, write_tag
-from diffdash.tags import add_tags
 
 
 def known_files(run: RunDir) -> set[Path]:

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from diffdash.history import Follower, History
+from diffdash.runs.history import Follower, History
 from diffdash.store import DamagedConfig, RunDir, compact_events, remove_stale_temp_files
 
 
@@ -86,7 +86,7 @@ def test_stale_temporary_files_are_removed(run):
 
 
 def test_a_mistyped_config_is_damaged_for_every_view(run):
-    from diffdash.summary import summarize
+    from diffdash.runs.summary import summarize
 
     run.write_config({"model": "ddpm", "n_hidden": "abc"})
     run.write_status({"state": "finished", "pid": os.getpid()})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from diffdash.run_progress import RunProgress, totals_from_config
+from diffdash.runs.progress import RunProgress, totals_from_config
 
 CONFIG = {"epochs": 2, "batch_size": 10, "dataset": "mnist-small", "train_limit": 100, "val_limit": 50}
 

@@ -44,8 +44,8 @@ def test_new_records_the_cosine_schedule_and_resume_keeps_it(tmp_path):
     from fault_support import TINY, invoke
 
     from diffdash.checkpoint import load_checkpoint
-    from diffdash.config import RunConfig
     from diffdash.diffusion import build_process
+    from diffdash.options.run_config import RunConfig
     from diffdash.store import RunDir
 
     runs = tmp_path / "runs"

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from runs_data import RECORDED
 
-from diffdash.bands import Group, GroupRun, spread_sentence
 from diffdash.cli import cli
-from diffdash.history import read_history
+from diffdash.compare.bands import Group, GroupRun, spread_sentence
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 
 STUDY = """

@@ -7,9 +7,9 @@ import math
 import pytest
 from runs_data import RECORDED
 
-from diffdash.events import well_formed
-from diffdash.history import History, read_history
+from diffdash.runs.history import History, read_history
 from diffdash.store import RunDir
+from diffdash.store.events import well_formed
 
 
 def test_total_grad_norm_is_the_norm_torch_clips_by():

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from study_support import recorded_study
 
 from diffdash.cli import cli
-from diffdash.history import read_history
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 from diffdash.study.findings import collect, one_option_pairs, sentences
 from diffdash.study.members import inspect

@@ -7,9 +7,9 @@ import json
 import pytest
 from runs_data import RECORDED, copy_run, dead_pid, running_status
 
-from diffdash.history import read_history
+from diffdash.runs.history import read_history
+from diffdash.runs.summary import DAMAGED, summarize, summarize_all
 from diffdash.store import RunDir, resolve_run
-from diffdash.summary import DAMAGED, summarize, summarize_all
 
 
 @pytest.fixture(scope="module")

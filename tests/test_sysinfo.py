@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from diffdash.sysinfo import ProcessMeter, process_tree
+from diffdash.machine.usage import ProcessMeter, process_tree
 
 # a parent that starts two children; each child holds ~60 MB and burns CPU until killed
 FAMILY = """

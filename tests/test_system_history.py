@@ -7,10 +7,10 @@ import os
 
 from click.testing import CliRunner
 
-from diffdash.events import well_formed
-from diffdash.history import History, read_history
-from diffdash.run_progress import RunProgress
-from diffdash.time_spent import time_spent
+from diffdash.runs.history import History, read_history
+from diffdash.runs.progress import RunProgress
+from diffdash.runs.time_spent import time_spent
+from diffdash.store.events import well_formed
 
 
 def test_training_writes_system_samples_in_step_order(sampled_run):

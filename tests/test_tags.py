@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from diffdash.cli import cli
-from diffdash.tags import matches, read_tags, tags_path
+from diffdash.store.tags import matches, read_tags, tags_path
 
 
 def invoke(*args):

@@ -1,4 +1,4 @@
-"""Training time and images/s: one definition (`diffdash.time_spent`), and every view of one run agreeing on it."""
+"""Training time and images/s: one definition (`diffdash.runs.time_spent`), and every view of one run agreeing on it."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from rich.console import Console
 from runs_data import RECORDED, copy_run
 
 from diffdash.formats import format_clock
-from diffdash.progress import HeadlessPrinter
+from diffdash.runs.headless import HeadlessPrinter
+from diffdash.runs.time_spent import time_spent
 from diffdash.store import RunDir
-from diffdash.time_spent import time_spent
 
 
 @pytest.mark.parametrize("name", ["small", "wide", "deep"])

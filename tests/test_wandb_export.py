@@ -17,8 +17,8 @@ from PIL import Image
 from runs_data import RECORDED
 
 from diffdash.cli import cli
-from diffdash.events import drop_undone
 from diffdash.store import RunDir
+from diffdash.store.events import drop_undone
 
 pytest.importorskip("wandb", reason="the wandb extra is not installed: pip install 'diffdash[wandb]'")
 from wandb_support import read_offline_run  # noqa: E402

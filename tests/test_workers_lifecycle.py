@@ -15,7 +15,7 @@ from distributed_support import TINY, children, diffdash, gone, wait_until
 from fault_support import TINY as TINY_CLI
 from fault_support import invoke
 
-from diffdash.budget import TORCH_PROCESS_BYTES, workers_problem
+from diffdash.machine.memory_budget import TORCH_PROCESS_BYTES, workers_problem
 from diffdash.store import RunDir
 
 

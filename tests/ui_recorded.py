@@ -15,8 +15,8 @@ EPOCHS = 4
 
 
 def record_run(root: Path, run_id: str = "20261128-120000-ddpm-abcd", epochs_done: int = 3) -> RunDir:
-    from diffdash.data import load_bundled, to_tensor
-    from diffdash.images import save_grid
+    from diffdash.mnist.grids import save_grid
+    from diffdash.mnist.load import load_bundled, to_tensor
 
     run = RunDir.create(root, run_id)
     run.write_config(

@@ -27,10 +27,10 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from diffdash.events import END_KINDS, drop_undone
 from diffdash.fsutil import read_json
 from diffdash.metrics.histogram import histogram_entropy
 from diffdash.store import RunDir
+from diffdash.store.events import END_KINDS, drop_undone
 
 INSTALL_HINT = "pip install 'diffdash[tensorboard]'"
 EVENT_FILE_PREFIX = "events.out.tfevents."
@@ -69,7 +69,7 @@ def hparams_of(config: dict[str, Any]) -> dict[str, Any]:
 
     A DDPM run leaves out the cold-diffusion options (they do nothing there); unset options are left out.
     """
-    from diffdash.config import COLD_FIELDS, RunConfig
+    from diffdash.options.run_config import COLD_FIELDS, RunConfig
 
     out: dict[str, Any] = {}
     for name in [f.name for f in fields(RunConfig)] + ["parameters"]:

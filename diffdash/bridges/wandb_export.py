@@ -28,9 +28,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from diffdash.events import drop_undone
 from diffdash.fsutil import read_json
 from diffdash.store import RunDir
+from diffdash.store.events import drop_undone
 
 INSTALL_HINT = "pip install 'diffdash[wandb]'"
 PROJECT = "diffdash"

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from diffdash.config import ConfigError, RunConfig
+from diffdash.options.run_config import ConfigError, RunConfig
 from diffdash.store import DamagedConfig, RunDir, RunNotFound, check_runs_root, resolve_run, runs_root
 from diffdash.ui import IMAGE_MODES
 
@@ -45,7 +45,7 @@ def config_error(exc: ConfigError) -> click.BadParameter:
 
 def check_seed_option(seed: int) -> None:
     """--seed as torch takes it, or exit 2 before any work."""
-    from diffdash.config import check_seed
+    from diffdash.options.run_config import check_seed
 
     try:
         check_seed(seed)
@@ -142,7 +142,7 @@ def read_run_config(run: RunDir) -> RunConfig:
     """The run's config.json as a validated RunConfig, or exit 2 saying what is wrong with the file."""
     import json
 
-    from diffdash.config_file import load_config
+    from diffdash.options.config_json import load_config
 
     try:
         data = run.read_config()

@@ -26,7 +26,7 @@ def diff_command(run_refs: tuple[str, ...], runs_dir: Path | None, as_json: bool
     diffdash diff 1 2
     diffdash diff small wide --json
     """
-    from diffdash.comparison import align, config_diff, format_value, read_config_safe, run_label, val_set_warning
+    from diffdash.compare.shared import align, config_diff, format_value, read_config_safe, run_label, val_set_warning
 
     runs = find_runs(runs_dir, run_refs, least=2)
     configs = [read_config_safe(r) for r in runs]
@@ -79,7 +79,7 @@ def export_command(
     diffdash export 1 2 --tensorboard tb/   TensorBoard event files instead, one folder per run
     diffdash export 1 2 --wandb wb/         offline W&B runs instead (upload later: wandb sync wb/)
     """
-    from diffdash.comparison import EPOCH_COLUMNS, epoch_rows, rows_to_csv, run_label
+    from diffdash.compare.shared import EPOCH_COLUMNS, epoch_rows, rows_to_csv, run_label
 
     if as_csv and as_json:
         raise click.UsageError("--csv and --json exclude each other: give one (CSV is the default)")
@@ -118,7 +118,7 @@ def export_command(
 
 def step_rows(run, label: str) -> list[dict]:
     """One row per step; `time` is training seconds (validation and previews left out), as in every view."""
-    from diffdash.time_spent import TimeSpent
+    from diffdash.runs.time_spent import TimeSpent
 
     spent, rows = TimeSpent(), []
     for e in run.events():
@@ -169,7 +169,7 @@ def compare_command(
         compare_grouped(runs, group_by, band, output)
         return
     if plain:
-        from diffdash.compare_text import compare_text
+        from diffdash.compare.plain import compare_text
 
         sys.stdout.write(compare_text(runs))
         return
@@ -181,7 +181,7 @@ def compare_command(
 
 
 def compare_grouped(runs, key: str | None, band: str, output: Path | None) -> None:
-    from diffdash.compare_groups import group_runs, groups_text, write_bands
+    from diffdash.compare.groups import group_runs, groups_text, write_bands
 
     if key is None:
         raise click.BadParameter("a figure of groups needs --group-by KEY", param_hint="--output")
@@ -192,7 +192,7 @@ def compare_grouped(runs, key: str | None, band: str, output: Path | None) -> No
         raise click.BadParameter(message, param_hint="--group-by") from None
     sys.stdout.write(groups_text(groups, band))
     if output is not None:
-        from diffdash.report import MatplotlibMissing, require_matplotlib
+        from diffdash.compare.report import MatplotlibMissing, require_matplotlib
 
         try:
             require_matplotlib()

@@ -62,7 +62,7 @@ def complete_tags(ctx: click.Context, param: click.Parameter, incomplete: str) -
     from collections import Counter
 
     from diffdash.store import runs_root, sorted_runs
-    from diffdash.tags import read_tags
+    from diffdash.store.tags import read_tags
 
     try:
         counts = Counter(t for run in sorted_runs(runs_root(ctx.params.get("runs_dir"))) for t in read_tags(run))

@@ -146,15 +146,15 @@ def eval_command(
     path = pick_checkpoint(run, epoch, checkpoint)
     if checkpoint is None:
         read_run_checkpoint(run, path)  # a damaged file: one line naming it, before any work
-    from diffdash.devices import DeviceError, resolve_device
+    from diffdash.machine.devices import DeviceError, resolve_device
 
     try:
         dev = resolve_device(device)
     except DeviceError as exc:
         raise bad("device", str(exc)) from None
     from diffdash.checkpoint import CheckpointError
-    from diffdash.data import DataError
     from diffdash.metrics.run_eval import EvalError, evaluate_run
+    from diffdash.mnist.load import DataError
 
     try:
         events, reference, table = evaluate_run(

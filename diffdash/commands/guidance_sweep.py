@@ -74,7 +74,7 @@ def write_json(path: Path, events: list[dict[str, Any]], reference: float | None
 
 def write_png(path: Path, events: list[dict[str, Any]], reference: float | None, title: str) -> Path | None:
     """FID (left axis, log) and accuracy (right axis) against guidance; None without matplotlib."""
-    from diffdash.report import MatplotlibMissing, require_matplotlib
+    from diffdash.compare.report import MatplotlibMissing, require_matplotlib
 
     try:
         plt = require_matplotlib()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import click
 
 from diffdash.commands.common import config_error
-from diffdash.config import ConfigError, RunConfig
 from diffdash.options.option import Option
+from diffdash.options.run_config import ConfigError, RunConfig
 from diffdash.options.table import BY_NAME, OPTIONS, from_text
 
 CLICK_TYPES = {"int": int, "float": float, "str": str, "int | None": int, "float | None": float, "str | None": str}
@@ -56,8 +56,8 @@ max_time_resume_option = click.option(
 def resume_max_time(run, config: RunConfig, max_time: str | None, nproc: int) -> None:
     """`resume --max-time`: the run's new budget, or a refusal (exit 2) when the budget it would train under is
     already spent, which would only write another checkpoint."""
-    from diffdash.config import parse_duration
     from diffdash.formats import format_seconds
+    from diffdash.options.run_config import parse_duration
 
     if max_time is not None and max_time != config.max_time:
         if nproc > 1:  # the workers read the run's config.json, which says how it was trained so far
@@ -99,7 +99,7 @@ def build_config(**kw) -> RunConfig:
 
 def check_compile(device: str) -> None:
     """--compile where torch.compile cannot work (no C++ compiler, no Triton, MPS): exit 2 before the run exists."""
-    from diffdash.devices import DeviceError, resolve_device
+    from diffdash.machine.devices import DeviceError, resolve_device
     from diffdash.training.compiled import compile_problem
 
     try:

@@ -56,13 +56,13 @@ def report_command(
                 f"the latest grid of these runs is at epoch {reached}",
                 param_hint="--epochs",
             )
-    from diffdash.report import MatplotlibMissing, require_matplotlib
+    from diffdash.compare.report import MatplotlibMissing, require_matplotlib
 
     try:
         require_matplotlib()
     except MatplotlibMissing as exc:
         raise click.ClickException(str(exc)) from None
-    from diffdash.report.build import build_report
+    from diffdash.compare.report.build import build_report
 
     click.echo(f"writing report of {len(runs)} run(s) to {output}")
     files = build_report(runs, output, chosen, say=click.echo)

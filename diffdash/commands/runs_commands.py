@@ -73,7 +73,7 @@ def runs_command(
     diffdash runs --json | jq '.[].best_val'
     The index (#) is accepted wherever a command takes a RUN, as are ids, unique prefixes, names and 'latest'.
     """
-    from diffdash.summary import summarize_all
+    from diffdash.runs.summary import summarize_all
 
     root = runs_root(runs_dir)
     rows = summarize_all(root)

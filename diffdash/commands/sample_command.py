@@ -120,9 +120,9 @@ def sample_command(
     taken = output if output.exists() and not force else None
     if taken is not None:
         output = fresh_path(output)  # never overwrite without --force, never refuse either
-    from diffdash.budget import MemoryBudgetError, check_fits, describe_network, sampling_bytes
-    from diffdash.devices import DeviceError, resolve_device
-    from diffdash.images import save_grid
+    from diffdash.machine.devices import DeviceError, resolve_device
+    from diffdash.machine.memory_budget import MemoryBudgetError, check_fits, describe_network, sampling_bytes
+    from diffdash.mnist.grids import save_grid
 
     try:
         dev = resolve_device(device)
@@ -189,7 +189,7 @@ def load_for_sampling(run, config, device: str):
     """The run's network with last.pt's weights, and its process; exit 2 when the checkpoint is unusable."""
     from diffdash.checkpoint import CheckpointError
     from diffdash.diffusion import build_process
-    from diffdash.sampling import trained_network
+    from diffdash.runs.trained_network import trained_network
 
     ck = read_run_checkpoint(run, device=device)
     try:
@@ -204,7 +204,7 @@ def load_for_sampling(run, config, device: str):
 
 def run_digits(run, config, device: str):
     """The digits the run trained on (no download: the run's own files), for a process that samples from them."""
-    from diffdash.data import DataError, load_mnist, run_tensors
+    from diffdash.mnist.load import DataError, load_mnist, run_tensors
 
     try:
         data = load_mnist(config.dataset, config.data_dir, download=False)

@@ -33,7 +33,7 @@ def search_status(study, file: Path, root: Path, as_json: bool) -> None:
 
 
 def search_report(study, file: Path, root: Path, output: Path) -> None:
-    from diffdash.report import MatplotlibMissing, require_matplotlib
+    from diffdash.compare.report import MatplotlibMissing, require_matplotlib
     from diffdash.study.search_trials import read_trials
 
     require_optuna()

@@ -259,7 +259,7 @@ def report_command(file: Path, runs_dir: Path | None, output: Path, epochs: str 
     diffdash study report studies/coursework.toml -o report/
     Needs matplotlib: pip install 'diffdash[report]'.
     """
-    from diffdash.report import MatplotlibMissing, require_matplotlib
+    from diffdash.compare.report import MatplotlibMissing, require_matplotlib
 
     study = load(file)
     chosen = parse_epochs(epochs)

@@ -23,7 +23,7 @@ def tag_command(run_ref: str, words: tuple[str, ...], runs_dir: Path | None, rem
     diffdash runs --tag baseline          # and `/` in compare filters by tag
     Tags live in the run folder (tags.json), so copies of the folder keep them.
     """
-    from diffdash.tags import TagError, add_tags, read_tags, remove_tags
+    from diffdash.store.tags import TagError, add_tags, read_tags, remove_tags
 
     run = find_run(runs_dir, run_ref)
     if not words:

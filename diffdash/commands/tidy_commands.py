@@ -77,7 +77,7 @@ def rename_command(run_ref: str, name: str, runs_dir: Path | None) -> None:
     diffdash rename latest wide-unet
     diffdash compare wide-unet 1
     """
-    from diffdash.config import ConfigError, check_name
+    from diffdash.options.run_config import ConfigError, check_name
     from diffdash.store import set_display_name, sorted_runs
 
     run = find_run(runs_dir, run_ref)

@@ -11,13 +11,13 @@ from typing import Any
 import click
 
 from diffdash.commands.common import bad, read_run_checkpoint, read_run_config, run_error
-from diffdash.config import RunConfig
+from diffdash.options.run_config import RunConfig
 from diffdash.store import RunDir, RunLocked
 
 
 def load_data(config: RunConfig, say: Callable[[str], None]) -> Any:
     """The run's MNIST, or exit 2 naming the damaged file (a cut-short .gz, random bytes, a wrong shape)."""
-    from diffdash.data import DataError, load_mnist
+    from diffdash.mnist.load import DataError, load_mnist
 
     try:
         return load_mnist(config.dataset, config.data_dir, say=say)
@@ -27,8 +27,8 @@ def load_data(config: RunConfig, say: Callable[[str], None]) -> Any:
 
 def check_memory(config: RunConfig) -> None:
     """Refuse, before allocating, a network and batch that cannot fit in the memory free now."""
-    from diffdash.budget import MemoryBudgetError, check_fits, describe_network, training_bytes
-    from diffdash.devices import resolve_device
+    from diffdash.machine.devices import resolve_device
+    from diffdash.machine.memory_budget import MemoryBudgetError, check_fits, describe_network, training_bytes
 
     n_images = (config.train_limit or 60_000) + (config.val_limit or 10_000)
     needed = training_bytes(config, config.batch_size, n_images)
@@ -50,8 +50,8 @@ def check_worker_resources(
 ) -> None:
     """`--nproc N` that this machine cannot hold (cores, or host memory: every worker is a process with torch
     and its own copy of the data): exit 2 before torchrun starts anything."""
-    from diffdash.budget import free_bytes, training_bytes, workers_problem
-    from diffdash.devices import available_cores
+    from diffdash.machine.devices import available_cores
+    from diffdash.machine.memory_budget import free_bytes, training_bytes, workers_problem
 
     if nproc <= 1:
         return
@@ -118,7 +118,7 @@ def prepare_resume(run: RunDir) -> RunConfig:
 
 def check_weights_fit(run: RunDir, config: RunConfig, state: dict[str, Any]) -> None:
     from diffdash.checkpoint import CheckpointError
-    from diffdash.sampling import trained_network
+    from diffdash.runs.trained_network import trained_network
 
     try:
         trained_network(config, state["model"], run.last_checkpoint)

@@ -20,15 +20,15 @@ from diffdash.commands.new_options import (
 from diffdash.commands.tensorboard_option import check_tensorboard, tensorboard_option, training_listeners
 from diffdash.commands.train_checks import check_memory, create_run, load_data, prepare_resume
 from diffdash.commands.train_workers import check_workers, workers_options
-from diffdash.config import RunConfig
 from diffdash.options.launch_options import LAUNCH_BY_NAME, MIN_PROGRESS_EVERY
+from diffdash.options.run_config import RunConfig
 from diffdash.store import RunDir, new_run_id
 
 
 def check_device(config: RunConfig) -> None:
     if config.device in ("auto", "cpu") and config.precision in ("auto", "fp32"):
         return  # nothing can fail (auto falls back to fp32): skip importing torch, so the dashboard starts at once
-    from diffdash.devices import DeviceError, check_precision, resolve_device
+    from diffdash.machine.devices import DeviceError, check_precision, resolve_device
 
     try:
         check_precision(resolve_device(config.device), config.precision)
@@ -46,7 +46,7 @@ def wants_dashboard(headless: bool) -> bool:
 
 def starting_line(config: RunConfig) -> None:
     """Said first, before torch and the data load (seconds on a busy machine), so the terminal is never blank."""
-    from diffdash.run_progress import DATASET_LABELS
+    from diffdash.runs.progress import DATASET_LABELS
 
     click.echo(f"loading torch and {DATASET_LABELS.get(config.dataset, config.dataset)} …")
 
@@ -296,7 +296,7 @@ def train_headless(
     run: RunDir, config: RunConfig, *, data, resume: bool, listeners: list | None = None, progress_every: float = 30.0
 ) -> int:
     from diffdash.distributed.control_file import FileControls
-    from diffdash.progress import HeadlessPrinter
+    from diffdash.runs.headless import HeadlessPrinter
     from diffdash.training import Engine
 
     controls = FileControls(run.path)  # a study search stops a pruned trial through the run's control file

@@ -19,8 +19,8 @@ import click
 
 from diffdash.commands.common import bad
 from diffdash.commands.new_options import click_option
-from diffdash.config import RunConfig
 from diffdash.options.launch_options import LAUNCH_BY_NAME
+from diffdash.options.run_config import RunConfig
 from diffdash.store import RunDir
 
 FOLLOW_S = 0.2
@@ -75,9 +75,9 @@ def train_with_workers(
     epochs: int | None = None,
 ) -> int:
     """Launch, show, wait; returns the exit code (0 finished or stopped, 1 failed or crashed)."""
-    from diffdash.devices import available_cores
     from diffdash.distributed.launch import launch
     from diffdash.distributed.world import threads_per_worker
+    from diffdash.machine.devices import available_cores
 
     per_worker = threads_per_worker(config.threads, nproc, available_cores())
     log = run.workers_log
@@ -105,7 +105,7 @@ def follow_headless(run: RunDir, config: RunConfig, proc, *, resume: bool, liste
     from diffdash.controls import Controls
     from diffdash.distributed.control_file import ControlMirror
     from diffdash.distributed.follow import FolderFollower
-    from diffdash.progress import HeadlessPrinter
+    from diffdash.runs.headless import HeadlessPrinter
 
     controls = Controls()
     mirror = ControlMirror(controls, run.path).start()

@@ -19,10 +19,10 @@ def plain_snapshot(run: RunDir) -> str:
     """The dashboard's figures as text: state, progress, rate, times, recent epochs, newest grid, last events."""
     from rich.text import Text
 
-    from diffdash.event_text import describe_event
     from diffdash.formats import format_clock, format_loss
-    from diffdash.history import History
-    from diffdash.run_progress import RunProgress
+    from diffdash.runs.event_text import describe_event
+    from diffdash.runs.history import History
+    from diffdash.runs.progress import RunProgress
 
     try:
         config = run.read_config()

@@ -12,8 +12,8 @@ import pkgutil
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from diffdash.config import RunConfig
     from diffdash.degradations.base import Degradation
+    from diffdash.options.run_config import RunConfig
 
 NOT_DEGRADATIONS = {"base", "levels"}  # levels: what survives each level (their flags: options/cold_options.py)
 

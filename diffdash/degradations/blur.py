@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from diffdash.degradations.base import Degradation
-from diffdash.digits import DATA_LOW
+from diffdash.mnist.digits import DATA_LOW
 from diffdash.options.cold_options import BLUR_SCHEDULES, PADDINGS
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from diffdash.degradations.base import Degradation
-from diffdash.digits import DATA_LOW
+from diffdash.mnist.digits import DATA_LOW
 from diffdash.options.cold_options import FADE_TARGETS
 
 MNIST_MEAN = 0.1307  # mean pixel of the MNIST training set on a 0..1 scale

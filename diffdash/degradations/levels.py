@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 import torch
 
 if TYPE_CHECKING:
-    from diffdash.config import RunConfig
     from diffdash.degradations.base import Degradation
+    from diffdash.options.run_config import RunConfig
 
 SATURATED = 0.01  # a level keeping less than this share of the shape variance carries (almost) nothing
 SPECTRUM_IMAGES = 2000
@@ -36,8 +36,8 @@ SIGMA_MIN, SIGMA_MAX = 1e-3, 100.0  # σ 100 on a ≤ 27-pixel kernel is a box f
 def bundled_digits(n: int) -> torch.Tensor:
     """The first n training digits of the bundled subset, (n, 1, 28, 28) in the data range: a fixed reference,
     whatever data a run trains on."""
-    from diffdash.digits import BUNDLED_DIR, to_tensor
-    from diffdash.idx import read_idx
+    from diffdash.mnist.digits import BUNDLED_DIR, to_tensor
+    from diffdash.mnist.idx import read_idx
 
     return to_tensor(read_idx(BUNDLED_DIR / "train-images-idx3-ubyte.gz")[:n])
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from diffdash.degradations.base import Degradation
-from diffdash.digits import DATA_LOW
+from diffdash.mnist.digits import DATA_LOW
 from diffdash.options.cold_options import MASK_PLACES
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from diffdash.config import RunConfig
     from diffdash.diffusion.base import Process
+    from diffdash.options.run_config import RunConfig
 
 
 def build_process(config: RunConfig, device: str) -> Process:

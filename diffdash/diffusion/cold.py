@@ -19,10 +19,10 @@ from diffdash.degradations import build_degradation
 from diffdash.diffusion.base import Process, StopCheck, check_stop
 from diffdash.diffusion.cold_prior import FIT_IMAGES, PRIOR_SEED, GaussianMixturePrior
 from diffdash.diffusion.samplers import DEFAULT_SAMPLER, names, sampler_class
-from diffdash.digits import DATA_HIGH, DATA_LOW
+from diffdash.mnist.digits import DATA_HIGH, DATA_LOW
 
 if TYPE_CHECKING:
-    from diffdash.config import RunConfig
+    from diffdash.options.run_config import RunConfig
 
 STARTS = ("generate", "reconstruct")
 STRIP_FRAMES = 11

@@ -2,7 +2,7 @@
 
 The launching terminal (dashboard or headless) is not one of the workers, so it cannot set their `Controls`
 directly. It writes `control.json` (atomically) whenever a key is pressed; rank 0 polls the file's stat
-(cheap) and the workers agree on stop and pause at the next step (`diffdash.distributed.controls`). Stop and
+(cheap) and the workers agree on stop and pause at the next step (`diffdash.distributed.worker_controls`). Stop and
 pause are levels; "sample now" and "checkpoint now" are counters, so a request is seen exactly once and an
 old one is not replayed after a restart. Workers on other nodes need nothing: only rank 0 reads the file.
 """

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from diffdash.data import DATA_HIGH, DATA_LOW, MnistData, default_data_dir, to_tensor
 from diffdash.fsutil import atomic_write
+from diffdash.mnist.load import DATA_HIGH, DATA_LOW, MnistData, default_data_dir, to_tensor
 
 CACHE_VERSION = 1
 FEATURES = 128

@@ -18,7 +18,7 @@ from diffdash.metrics.fid import feature_stats, fid_from_features
 
 def class_statistics(classifier: Classifier, test_images: Any, test_labels: Any) -> dict[int, tuple]:
     """{digit: (mu, sigma)} of the classifier's features of the real test digits of each class."""
-    from diffdash.data import to_tensor
+    from diffdash.mnist.load import to_tensor
 
     feats = classifier.features(to_tensor(test_images))
     labels = torch.as_tensor(test_labels.astype("int64"))

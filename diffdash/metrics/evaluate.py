@@ -1,7 +1,7 @@
 """Score a set of samples (FID in the classifier's feature space, digit histogram, confidence) and
 draw the samples to score from a network: shared by `diffdash eval` and by `--eval-every` in training.
 
-The eval event written to metrics.jsonl is `diffdash.events.EvalEvent` (its fields and their types).
+The eval event written to metrics.jsonl is `diffdash.store.events.EvalEvent` (its fields and their types).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def auto_eval_n(n_train: int, eval_every: int, sampling_passes: int) -> int:
 
 def real_reference_fid(classifier: Classifier, train_images: Any, n: int) -> float:
     """FID of n real training digits against the test split: the floor a perfect model would score at this n."""
-    from diffdash.data import to_tensor
+    from diffdash.mnist.load import to_tensor
 
     x = to_tensor(train_images[:n])
     return fid_from_features(classifier.features(x), classifier.real_mu, classifier.real_sigma)

@@ -12,10 +12,10 @@ from typing import Any
 
 from torch import nn
 
-from diffdash.config import RunConfig
-from diffdash.data import MnistData
 from diffdash.metrics.classifier import Classifier, get_classifier
 from diffdash.metrics.evaluate import Timer, auto_eval_n, eval_event, generate, score
+from diffdash.mnist.load import MnistData
+from diffdash.options.run_config import RunConfig
 
 
 def sampling_passes(config: RunConfig, sampler: str, steps: int | None) -> int:

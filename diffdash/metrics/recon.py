@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from diffdash.digits import DATA_HIGH, DATA_LOW
+from diffdash.mnist.digits import DATA_HIGH, DATA_LOW
 
 SSIM_WINDOW = 11
 SSIM_SIGMA = 1.5

@@ -14,12 +14,12 @@ from typing import Any
 import torch
 
 from diffdash.checkpoint import load_checkpoint
-from diffdash.config import RunConfig
-from diffdash.data import load_mnist, run_tensors, to_tensor
 from diffdash.diffusion import build_process
 from diffdash.metrics.evaluate import Timer, eval_event, generate, real_reference_fid, score
 from diffdash.metrics.recon import reconstruction_table
-from diffdash.sampling import trained_network
+from diffdash.mnist.load import load_mnist, run_tensors, to_tensor
+from diffdash.options.run_config import RunConfig
+from diffdash.runs.trained_network import trained_network
 from diffdash.store import RunDir
 
 RECON_N = 500

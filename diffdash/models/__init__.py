@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-    from diffdash.config import RunConfig
+    from diffdash.options.run_config import RunConfig
 
 # name -> "module:Class", in the order users see them; the first is the default
 NETWORKS: dict[str, str] = {

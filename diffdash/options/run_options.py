@@ -16,7 +16,7 @@ MODELS = ("ddpm", "cold")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16")
 PREVIEW_WEIGHTS = ("auto", "ema", "raw")
-DATASETS = ("mnist", "mnist-small")  # what diffdash/data.py loads
+DATASETS = ("mnist", "mnist-small")  # what diffdash/mnist/load.py loads
 N_T_RANGE = {"ddpm": (2, 100_000), "cold": (1, 1000)}
 QUALITY = "Previews and sample quality"
 MAX_EPOCHS = 1_000_000  # beyond any real run: a typo (1e14) is refused, not recorded
@@ -59,7 +59,7 @@ def _sampler_help() -> str:
 
 
 def _cadence(value: str) -> str | None:
-    from diffdash.cadence import CadenceError, parse_cadence
+    from diffdash.options.cadence import CadenceError, parse_cadence
 
     try:
         parse_cadence(value)

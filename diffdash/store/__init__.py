@@ -1,7 +1,7 @@
 """The run folder: the one source of truth that training writes and every view reads.
 
 runs/<id>/config.json     the resolved config, parameter count, data used, device, versions
-runs/<id>/metrics.jsonl   append-only events, one JSON object per line (their kinds: diffdash.events)
+runs/<id>/metrics.jsonl   append-only events, one JSON object per line (their kinds: diffdash.store.events)
 runs/<id>/status.json     state, pid, host, heartbeat, summary figures
 runs/<id>/samples/        epoch_0001.png ... (4x4 preview grids)
 runs/<id>/checkpoints/    last.pt (everything needed to resume)
@@ -12,8 +12,8 @@ kill (and the compaction on resume), `notes` notes, names and the trash. No torc
 stay instant.
 """
 
-from diffdash.events import drop_undone, well_formed
 from diffdash.store.cleanup import NEW_PREFIX, compact_events, remove_stale_new_folders, remove_stale_temp_files
+from diffdash.store.events import drop_undone, well_formed
 from diffdash.store.listing import (
     RUNS_ENV,
     RunNotFound,

@@ -11,8 +11,8 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from diffdash.events import survives_resume, well_formed
 from diffdash.fsutil import atomic_write
+from diffdash.store.events import survives_resume, well_formed
 from diffdash.store.lock import pid_alive
 
 if TYPE_CHECKING:

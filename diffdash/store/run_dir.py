@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diffdash.events import drop_undone, well_formed
 from diffdash.fsutil import DISK_FULL_ERRNOS, DiskFull, atomic_write_json, new_file_mode, read_json
 from diffdash.store.cleanup import NEW_PREFIX, remove_stale_new_folders
+from diffdash.store.events import drop_undone, well_formed
 from diffdash.store.lock import _HELD_LOCKS, TrainingLock, _same_file, pid_alive, process_identity
 
 STATES = ("created", "running", "finished", "failed", "stopped", "crashed", "pruned")  # pruned: a search
@@ -48,7 +48,7 @@ class RunDir(TrainingLock):
     # what others keep in the folder, named here so its layout lives in one place
     control_path = property(lambda self: self.path / "control.json")  # launcher -> workers (distributed/control_file)
     study_path = property(lambda self: self.path / "study.json")  # the study that made the run (study/members.py)
-    tags_path = property(lambda self: self.path / "tags.json")  # `diffdash tag` (tags.py)
+    tags_path = property(lambda self: self.path / "tags.json")  # `diffdash tag` (store/tags.py)
     notes_path = property(lambda self: self.path / "notes.md")  # `diffdash note` (store/notes.py)
     workers_log = property(lambda self: self.path / "workers.log")  # --nproc: torchrun's and the workers' output
 
@@ -108,7 +108,7 @@ class RunDir(TrainingLock):
     def read_config(self) -> dict[str, Any]:
         """config.json; DamagedConfig (a ValueError) when a value has the wrong type, so no view draws
         `"n_hidden": "abc"` as channels [a, b, c]."""
-        from diffdash.config_file import config_problem
+        from diffdash.options.config_json import config_problem
 
         data = read_json(self.config_path)
         problem = config_problem(data)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from diffdash.formats import format_at, format_loss, format_seconds
-from diffdash.history import History, read_history
+from diffdash.runs.history import History, read_history
 from diffdash.store import RunDir
 from diffdash.study.progress import Row, StudyProgress
 from diffdash.study.spec import Member, Study

@@ -30,7 +30,7 @@ def classifier_cached(params: dict) -> bool:
     diffdash.metrics.classifier, checked without importing torch."""
     if not params.get("eval_every"):
         return True
-    from diffdash.data import default_data_dir
+    from diffdash.mnist.load import default_data_dir
 
     folder = Path(params["data_dir"]).expanduser() if params.get("data_dir") else None
     try:

@@ -104,7 +104,7 @@ def resolve(options: dict[str, Any], run_name: str) -> dict[str, Any]:
     known = study_options()
     params = {name: option.cli_default() for name, option in known.items()}
     params.update({key: convert(known[key], value) for key, value in options.items()})
-    from diffdash.config import RunConfig
+    from diffdash.options.run_config import RunConfig
 
     fields = set(RunConfig.__dataclass_fields__)
     config = RunConfig(**from_text({**{k: v for k, v in params.items() if k in fields}, "name": run_name}))
@@ -116,7 +116,7 @@ def resolve(options: dict[str, Any], run_name: str) -> dict[str, Any]:
 
 def check_compile(device: str) -> None:
     """compile = true where torch.compile cannot work (no C++ compiler, no Triton, MPS), as `new --compile`."""
-    from diffdash.devices import DeviceError, resolve_device
+    from diffdash.machine.devices import DeviceError, resolve_device
     from diffdash.training.compiled import compile_problem
 
     try:

@@ -75,7 +75,7 @@ def launched_alive(root: Path, study: Study, member: Member) -> bool:
 def expected_config(member: Member) -> dict[str, Any]:
     """The config `diffdash new` would record for this member now (as RunConfig.to_dict gives it), built from
     its options through the option table as `new` builds it (its params were checked when the file was read)."""
-    from diffdash.config import RunConfig
+    from diffdash.options.run_config import RunConfig
     from diffdash.options.table import from_text
 
     fields = set(RunConfig.__dataclass_fields__)

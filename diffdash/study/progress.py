@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diffdash.compare.quality_curve import digits_covered
 from diffdash.formats import format_at, format_loss, format_seconds
-from diffdash.history import Follower
-from diffdash.quality_curve import digits_covered
+from diffdash.runs.history import Follower
 from diffdash.store import RunDir
 from diffdash.study.members import MemberState, inspect
 from diffdash.study.spec import Member, Study

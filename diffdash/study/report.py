@@ -1,7 +1,7 @@
 """`diffdash study report`: the coursework's figures for whatever a study holds, its findings, and an index.md
 that says which of the coursework's Figures 1-14 each file corresponds to.
 
-The figures are drawn by diffdash/report/figures.py (the same code as `diffdash report`); this module chooses
+The figures are drawn by diffdash/compare/report/figures.py (the same code as `diffdash report`); this module chooses
 which runs go into which figure: each run's loss, the overlay of all runs and of each model's runs, each
 model's grids side by side at the chosen epochs, and for cold runs the forward process, reconstructions and
 generated samples at the first and last epoch. Written to a temporary folder and renamed into place.
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from diffdash.comparison import EPOCH_COLUMNS, epoch_rows, read_config_safe, rows_to_csv, run_colour
-from diffdash.quality_curve import equal_time_text, fid_at_equal_time
-from diffdash.report import figures, require_matplotlib
+from diffdash.compare.quality_curve import equal_time_text, fid_at_equal_time
+from diffdash.compare.report import figures, require_matplotlib
+from diffdash.compare.shared import EPOCH_COLUMNS, epoch_rows, read_config_safe, rows_to_csv, run_colour
 from diffdash.study.findings import Finding, collect, sentences, table_markdown
 from diffdash.study.spec import Study
 

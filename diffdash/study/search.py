@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from diffdash.distributed.control_file import ControlState, write_control
-from diffdash.history import Follower
+from diffdash.runs.history import Follower
 from diffdash.store import RunDir
 from diffdash.study.members import MemberState, inspect
 from diffdash.study.runner import StudyRefused, StudyRunner

@@ -9,7 +9,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from diffdash.bands import BAND_LABELS, Group, GroupRun, bands_figure, spread_sentence, summary_rows
+from diffdash.compare.bands import BAND_LABELS, Group, GroupRun, bands_figure, spread_sentence, summary_rows
 from diffdash.study.findings import Finding
 
 IGNORED = ("seed", "epochs")

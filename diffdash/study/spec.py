@@ -219,7 +219,7 @@ def _known(table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
 
 
 def _check_name(name: str, key: str) -> None:
-    from diffdash.config import NAME_RE
+    from diffdash.options.run_config import NAME_RE
 
     if not NAME_RE.match(name) or ".." in name or name.isdigit():
         raise StudyError(key, f"{name!r} is not a usable name: letters, digits, '.', '_' or '-', and a letter")
@@ -267,7 +267,7 @@ def _option_key(key: str, where: str) -> str:
 def _member(study: str, name: str, defaults: dict[str, Any], own: dict[str, Any], where: str) -> Member:
     _check_name(name, where)
     run_id = f"{study}-{name}"
-    from diffdash.config import check_name
+    from diffdash.options.run_config import check_name
 
     try:
         check_name(run_id)

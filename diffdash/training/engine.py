@@ -12,14 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from diffdash.checkpoint import load_checkpoint
-from diffdash.config import RunConfig
 from diffdash.controls import Controls
-from diffdash.data import MnistData
-from diffdash.devices import apply_threads, available_cores
 from diffdash.distributed.group import is_peer_failure
 from diffdash.distributed.parallel import DataParallel
 from diffdash.distributed.world import World, threads_per_worker
 from diffdash.fsutil import is_disk_full
+from diffdash.machine.devices import apply_threads, available_cores
+from diffdash.mnist.load import MnistData
+from diffdash.options.run_config import RunConfig
 from diffdash.store import RunDir
 from diffdash.training.compiled import compiled_parallel
 from diffdash.training.loop import Trainer

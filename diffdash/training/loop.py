@@ -43,7 +43,7 @@ class Trainer:
         self.losses = StepLosses(loss_read_every)
         self.parallel = parallel  # the network as trained: by itself, or wrapped to average over workers
         self.timer = EpochTimer()  # restarted as each epoch starts
-        self.max_time_s = self.config.max_time_s()  # --max-time: training seconds (time_spent.py) before a stop
+        self.max_time_s = self.config.max_time_s()  # --max-time: training seconds (runs/time_spent.py) before a stop
         self.out_of_time = False
 
     def train(self) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from diffdash.cadence import PreviewClock, parse_cadence
 from diffdash.controls import Controls
-from diffdash.run_progress import CLASSIFIER_PHASE, PREVIEW_N
+from diffdash.options.cadence import PreviewClock, parse_cadence
+from diffdash.runs.progress import CLASSIFIER_PHASE, PREVIEW_N
 from diffdash.training.recorder import Recorder
 from diffdash.training.session import Session
 from diffdash.training.state import TrainingState

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from diffdash.checkpoint import save_checkpoint
 from diffdash.fsutil import DiskFull, is_disk_full
-from diffdash.images import save_grid
+from diffdash.mnist.grids import save_grid
+from diffdash.runs.time_spent import TimeSpent
 from diffdash.store import RunDir, compact_events, process_identity, remove_stale_temp_files
-from diffdash.time_spent import TimeSpent
 from diffdash.training.system_samples import SystemSamples
 
 if TYPE_CHECKING:

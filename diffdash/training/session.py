@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from diffdash import __version__
-from diffdash.config import RunConfig
-from diffdash.data import MnistData, load_mnist, run_labels, run_tensors
-from diffdash.devices import apply_threads, autocast, resolve_device, resolve_precision
 from diffdash.diffusion import build_process
 from diffdash.diffusion.base import SamplingStopped
 from diffdash.distributed.parallel import validation_part
 from diffdash.distributed.reduce import sum_over_workers
 from diffdash.distributed.world import World
+from diffdash.machine.devices import apply_threads, autocast, resolve_device, resolve_precision
+from diffdash.mnist.load import MnistData, load_mnist, run_labels, run_tensors
 from diffdash.models.cnn import count_parameters
+from diffdash.options.run_config import RunConfig
 
 if TYPE_CHECKING:
     from diffdash.diffusion.base import Process

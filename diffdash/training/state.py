@@ -14,9 +14,9 @@ from typing import Any, NamedTuple
 
 import torch
 
-from diffdash.config import RunConfig
-from diffdash.ema import EMA
 from diffdash.models import build_network, use_fast_layout
+from diffdash.options.run_config import RunConfig
+from diffdash.training.ema import EMA
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The training process's CPU, memory and (on CUDA) GPU memory every few seconds, as `system` events.
 
 The dashboard's system line shows the current reading; these samples make it a history in metrics.jsonl,
-drawn by the chart (`g`) and listed by `watch --plain`. A reading is a few small /proc reads (sysinfo.py),
+drawn by the chart (`g`) and listed by `watch --plain`. A reading is a few small /proc reads (machine/usage.py),
 so sampling every SYSTEM_EVERY_S costs nothing measurable. With several workers rank 0 samples the node's
 launcher and every worker under it (`tree`), as the dashboard's line does.
 """
@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from diffdash.distributed.launch import LAUNCHER_ENV
-from diffdash.sysinfo import ProcessMeter, cuda_figures
+from diffdash.machine.usage import ProcessMeter, cuda_figures
 
 SYSTEM_EVERY_S = 5.0
 KEPT = ("cpu_percent", "rss_bytes", "cpus", "processes", "gpu_mem_bytes", "gpu_total_bytes")

@@ -21,9 +21,9 @@ def train_worker(run_path: Path, world: World, *, resume: bool, epochs: int | No
     failure propagates (torchrun restarts the group or gives up)."""
     import torch
 
-    from diffdash.config import ConfigError, RunConfig
-    from diffdash.distributed.controls import WorkerControls
     from diffdash.distributed.group import join, leave
+    from diffdash.distributed.worker_controls import WorkerControls
+    from diffdash.options.run_config import ConfigError, RunConfig
     from diffdash.store import RunDir
     from diffdash.training import Engine
     from diffdash.training.recorder import NullRecorder, quiet

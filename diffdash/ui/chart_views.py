@@ -8,8 +8,8 @@ diffdash logged these has none: the chart then says so instead of drawing nothin
 
 from __future__ import annotations
 
-from diffdash.history import History
-from diffdash.quality_curve import eval_x, quality_note, scored
+from diffdash.compare.quality_curve import eval_x, quality_note, scored
+from diffdash.runs.history import History
 from diffdash.ui.chart_series import Series
 
 CHART_VIEWS = ("loss", "quality", "grad_norm", "lr", "cpu", "memory")

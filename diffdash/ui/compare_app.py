@@ -22,8 +22,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Input, Static, TabbedContent, TabPane
 
-from diffdash.comparison import val_set_warning
-from diffdash.run_kinds import loss_kinds_warning
+from diffdash.compare.shared import val_set_warning
+from diffdash.options.run_kinds import loss_kinds_warning
 from diffdash.store import RunDir
 from diffdash.ui.compare_data import CompareRun, chart_series, scrub_epochs
 from diffdash.ui.compare_panels import ConfigDiffTable, GridRow, RunPicker, SummaryTable, run_text

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diffdash.comparison import (
+from diffdash.compare.shared import (
     hex_to_rgb,
     read_config_safe,
     read_status_safe,
@@ -18,10 +18,10 @@ from diffdash.comparison import (
     summary_row,
 )
 from diffdash.formats import COMPARE_AXES
-from diffdash.history import Follower
-from diffdash.run_kinds import loss_kind
+from diffdash.options.run_kinds import loss_kind
+from diffdash.runs.history import Follower
 from diffdash.store import RunDir
-from diffdash.tags import matches, read_tags
+from diffdash.store.tags import matches, read_tags
 from diffdash.ui.chart_series import Series
 from diffdash.ui.chart_views import figure_series, paler
 

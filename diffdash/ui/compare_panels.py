@@ -13,9 +13,9 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import DataTable, SelectionList, Static
 
-from diffdash.comparison import config_diff, format_value, val_set
+from diffdash.compare.quality_curve import cell, fid_at_equal_time, heading
+from diffdash.compare.shared import config_diff, format_value, val_set
 from diffdash.formats import STATE_COLOURS, compact, format_loss
-from diffdash.quality_curve import cell, fid_at_equal_time, heading
 from diffdash.ui.compare_data import CompareRun
 from diffdash.ui.widgets.sample_image import SampleImage
 

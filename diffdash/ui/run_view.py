@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from diffdash.event_text import describe_event
-from diffdash.events import END_KINDS
-from diffdash.history import History
-from diffdash.run_progress import RunProgress
+from diffdash.runs.event_text import describe_event
+from diffdash.runs.history import History
+from diffdash.runs.progress import RunProgress
+from diffdash.store.events import END_KINDS
 from diffdash.ui.chart_series import Series
 from diffdash.ui.chart_views import figure_series
 

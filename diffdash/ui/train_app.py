@@ -22,7 +22,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
-from diffdash.config import RunConfig
+from diffdash.options.run_config import RunConfig
 from diffdash.store import RunDir
 from diffdash.ui.messages import EngineEvents, EngineSaid
 from diffdash.ui.run_dashboard import QUIT_KEYS, VIEW_KEYS, RunDashboard

@@ -14,7 +14,7 @@ from typing import Any
 
 from textual import work
 
-from diffdash.config import RunConfig
+from diffdash.options.run_config import RunConfig
 from diffdash.store import RunDir
 from diffdash.ui.train_app import TrainApp, run_training_app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from diffdash.diffusion.samplers.base import Sampler, strided
-from diffdash.digits import DATA_HIGH, DATA_LOW
+from diffdash.mnist.digits import DATA_HIGH, DATA_LOW
 
 
 class DDIM(Sampler):

@@ -7,7 +7,7 @@ from typing import Any
 
 from textual.widgets import Static
 
-from diffdash.event_text import describe_event
+from diffdash.runs.event_text import describe_event
 
 __all__ = ["EventLine", "describe_event"]
 

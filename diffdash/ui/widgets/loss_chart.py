@@ -21,7 +21,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from diffdash.comparison import debiased_ema
+from diffdash.compare.shared import debiased_ema
 from diffdash.formats import AXIS_LABELS, AXIS_UNITS, X_AXES, compact
 from diffdash.ui.widgets.series import (
     Series,

@@ -158,7 +158,7 @@ class SampleImage(Vertical):
             self._caption.update(text)
 
 
-DIGIT, GRID_PAD = 28, 2  # a preview grid: 28-pixel digits with 2 pixels between them (diffdash/images.py)
+DIGIT, GRID_PAD = 28, 2  # a preview grid: 28-pixel digits with 2 pixels between them (diffdash/mnist/grids.py)
 MIN_DIGIT_CELLS = 8  # below this many cells a digit, a small grid shows 2x2 of its digits instead
 
 

@@ -1,6 +1,6 @@
 """Chart maths without the chart: thinning, log10 and tick choice (the series themselves are plain
-data below the widgets: `diffdash.ui.chart_series.Series`, `diffdash.thin_series.ThinSeries`; the smoother is
-`diffdash.comparison.debiased_ema`, the one the report draws with too).
+data below the widgets: `diffdash.ui.chart_series.Series`, `diffdash.runs.thin_series.ThinSeries`; the smoother is
+`diffdash.compare.shared.debiased_ema`, the one the report draws with too).
 
 Kept apart from the widget so the maths is testable without a terminal, and so the dashboard and
 the compare view share one definition of "smoothed" and "log scale".
@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 
 from diffdash.formats import X_AXES, compact
-from diffdash.thin_series import ThinSeries
+from diffdash.runs.thin_series import ThinSeries
 from diffdash.ui.chart_series import Series
 
 __all__ = ["X_AXES", "Series", "ThinSeries"]  # where the chart's callers have always found them

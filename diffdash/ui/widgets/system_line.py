@@ -7,7 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import Static
 
-from diffdash.sysinfo import ProcessMeter, cuda_figures
+from diffdash.machine.usage import ProcessMeter, cuda_figures
 
 _METER = ProcessMeter()
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from diffdash.data import DATA_HIGH, DATA_LOW
 from diffdash.fsutil import atomic_write
+from diffdash.mnist.load import DATA_HIGH, DATA_LOW
 
 
 def to_uint8(images: np.ndarray, low: float = DATA_LOW, high: float = DATA_HIGH) -> np.ndarray:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diffdash.history import History
+from diffdash.runs.history import History
 
 BANDS = ("std", "minmax")
 BAND_LABELS = {"std": "mean ± 1 std", "minmax": "mean, band min–max"}
@@ -126,8 +126,8 @@ def group_by_key(runs: list[GroupRun], key: str) -> list[Group]:
 
 def bands_figure(groups: list[Group], path: Path, band: str = "std", colours: list[str] | None = None) -> Path:
     """Each group's validation loss by epoch: its mean as a line, its band shaded; the legend says which band."""
-    from diffdash.comparison import run_colour
-    from diffdash.report import require_matplotlib
+    from diffdash.compare.report import require_matplotlib
+    from diffdash.compare.shared import run_colour
 
     plt = require_matplotlib()
     fig, ax = plt.subplots(figsize=(8.0, 5.0), dpi=100)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from diffdash.events import step_of
+from diffdash.store.events import step_of
 
 BUCKETS = {"step": "train", "epoch": "val", "sample": "preview", "eval": "evaluation"}
 

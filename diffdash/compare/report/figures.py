@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from diffdash.comparison import debiased_ema, sample_at, train_curve, val_curve
+from diffdash.compare.quality_curve import eval_x, scored
+from diffdash.compare.report import require_matplotlib
+from diffdash.compare.shared import debiased_ema, sample_at, train_curve, val_curve
 from diffdash.formats import AXIS_LABELS
-from diffdash.history import History
-from diffdash.quality_curve import eval_x, scored
-from diffdash.report import require_matplotlib
-from diffdash.run_kinds import loss_kind, loss_kind_long
+from diffdash.options.run_kinds import loss_kind, loss_kind_long
+from diffdash.runs.history import History
 from diffdash.store import RunDir
 
 DPI = 100

@@ -5,7 +5,8 @@ Plain Python on the run folders (no UI), so it works without a terminal.
 
 from __future__ import annotations
 
-from diffdash.comparison import (
+from diffdash.compare.quality_curve import equal_time_text, fid_at_equal_time
+from diffdash.compare.shared import (
     align,
     config_diff,
     format_value,
@@ -16,11 +17,10 @@ from diffdash.comparison import (
     val_set,
     val_set_warning,
 )
-from diffdash.history import read_history
-from diffdash.quality_curve import equal_time_text, fid_at_equal_time
-from diffdash.run_kinds import loss_kind, loss_kinds_warning
+from diffdash.options.run_kinds import loss_kind, loss_kinds_warning
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
-from diffdash.tags import read_tags
+from diffdash.store.tags import read_tags
 
 
 def compare_text(runs: list[RunDir]) -> str:

@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from diffdash.config_file import config_problem
-from diffdash.events import END_KINDS
 from diffdash.models import network_text
-from diffdash.run_kinds import loss_kind
+from diffdash.options.config_json import config_problem
+from diffdash.options.run_kinds import loss_kind
 from diffdash.store import RunDir, list_run_dirs, read_notes, sorted_runs
-from diffdash.tags import read_tags
+from diffdash.store.events import END_KINDS
+from diffdash.store.tags import read_tags
 
 DAMAGED = "damaged"
 TAIL_BYTES = 65536
@@ -195,7 +195,7 @@ def summarize_all(root: str | Path) -> list[RunSummary]:
 
 def _status_from_metrics(run: RunDir) -> dict[str, Any]:
     """Figures rebuilt from the events when status.json is unusable (slow path, damaged folders only)."""
-    from diffdash.history import read_history
+    from diffdash.runs.history import read_history
 
     h = read_history(run)
     best = h.best_val

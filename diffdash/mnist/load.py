@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from diffdash.digits import BUNDLED_DIR, DATA_HIGH, DATA_LOW, to_tensor  # noqa: F401 - re-exported
-from diffdash.idx import IdxError, read_idx
+from diffdash.mnist.digits import BUNDLED_DIR, DATA_HIGH, DATA_LOW, to_tensor  # noqa: F401 - re-exported
+from diffdash.mnist.idx import IdxError, read_idx
 from diffdash.options.run_options import DATASETS  # noqa: F401 - declared with the --dataset option
 
 FILES = {

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from diffdash.config import RunConfig
+    from diffdash.options.run_config import RunConfig
 
 PIXELS = 28 * 28
 FLOAT = 4

@@ -9,7 +9,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from diffdash.comparison import (
+from diffdash.compare.quality_curve import equal_time_text, fid_at_equal_time
+from diffdash.compare.report import figures
+from diffdash.compare.shared import (
     EPOCH_COLUMNS,
     epoch_rows,
     format_value,
@@ -21,9 +23,7 @@ from diffdash.comparison import (
     summary_row,
 )
 from diffdash.formats import format_at, format_loss
-from diffdash.history import read_history
-from diffdash.quality_curve import equal_time_text, fid_at_equal_time
-from diffdash.report import figures
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 
 COURSEWORK_EPOCHS = (1, 25, 50, 75, 100)
@@ -143,8 +143,8 @@ def _write_csv(runs: list[figures.ReportRun], path: Path) -> None:
 
 
 def _index_md(runs, loss_files, overlay, grid_files, fid, strips=()) -> str:
-    from diffdash.comparison import config_diff
-    from diffdash.run_kinds import loss_kind, loss_kinds_warning
+    from diffdash.compare.shared import config_diff
+    from diffdash.options.run_kinds import loss_kind, loss_kinds_warning
 
     lines = ["# diffdash report", "", "## Runs", ""]
     lines += [

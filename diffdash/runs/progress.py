@@ -15,8 +15,8 @@ import math
 from collections import deque
 from typing import Any
 
-from diffdash.cadence import CadenceError, parse_cadence
-from diffdash.time_spent import TimeSpent
+from diffdash.options.cadence import CadenceError, parse_cadence
+from diffdash.runs.time_spent import TimeSpent
 
 DATASET_SIZES = {"mnist": (60_000, 10_000), "mnist-small": (10_000, 1_000)}  # train, test digits
 DATASET_LABELS = {"mnist": "MNIST", "mnist-small": "the bundled MNIST subset"}

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from diffdash.events import step_of, survives_resume
+from diffdash.runs.thin_series import STEP_COLUMNS, ThinSeries
+from diffdash.runs.time_spent import TimeSpent
 from diffdash.store import RunDir
-from diffdash.thin_series import STEP_COLUMNS, ThinSeries
-from diffdash.time_spent import TimeSpent
+from diffdash.store.events import step_of, survives_resume
 
 EPOCH_COLUMNS = ("epoch", "step", "images", "time")  # the x values of an epoch's figures, at its end
 STEP_FIGURES = ("lr", "grad_norm")  # per-step figures beside the loss (runs recorded before them have none)

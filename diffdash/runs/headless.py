@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from diffdash.formats import format_clock, format_loss, plural
-from diffdash.run_progress import RunProgress
+from diffdash.runs.progress import RunProgress
 
 
 class HeadlessPrinter:

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diffdash.checkpoint import load_checkpoint, load_weights_into
-from diffdash.config import RunConfig
 from diffdash.diffusion import build_process
 from diffdash.models import build_network
+from diffdash.options.run_config import RunConfig
 from diffdash.store import RunDir
 
 if TYPE_CHECKING:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from diffdash.history import History, read_history
-from diffdash.run_kinds import NOT_APPLICABLE, key_applies
+from diffdash.options.run_kinds import NOT_APPLICABLE, key_applies
+from diffdash.runs.history import History, read_history
 from diffdash.store import RunDir
 
 # Distinct on dark and light backgrounds (matplotlib's tab10, reordered so the first ones differ most).

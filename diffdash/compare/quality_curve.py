@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from diffdash.formats import format_clock
-from diffdash.history import History
+from diffdash.runs.history import History
 
 COVERED_SHARE = 0.01  # a digit counts as covered when at least 1 % of the samples are classified as it
 X_KEYS = {"epoch": "epoch", "step": "step", "images": "images", "time": "train_time"}

@@ -9,9 +9,17 @@ from __future__ import annotations
 from itertools import combinations
 from pathlib import Path
 
-from diffdash.bands import BAND_LABELS, Group, GroupRun, bands_figure, group_by_key, spread_sentence, summary_rows
-from diffdash.comparison import align, read_config_safe, run_label
-from diffdash.history import read_history
+from diffdash.compare.bands import (
+    BAND_LABELS,
+    Group,
+    GroupRun,
+    bands_figure,
+    group_by_key,
+    spread_sentence,
+    summary_rows,
+)
+from diffdash.compare.shared import align, read_config_safe, run_label
+from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 
 SEED_GROUP = "group"  # the key that means "the seed group a study gave the run"

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 DATA_LOW, DATA_HIGH = -0.5, 0.5
-BUNDLED_DIR = Path(__file__).resolve().parent / "assets" / "mnist_small"
+BUNDLED_DIR = Path(__file__).resolve().parent.parent / "assets" / "mnist_small"
 
 
 def to_tensor(images: np.ndarray, device: str = "cpu"):

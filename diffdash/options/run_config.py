@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from diffdash.diffusion.samplers import names as sampler_names
 from diffdash.options.cold_options import BLUR_SCHEDULES  # noqa: F401 - re-exported for completion
 from diffdash.options.cold_options import OPTIONS as COLD_OPTIONS
 from diffdash.options.option import Option
@@ -77,6 +76,8 @@ class RunConfig:
         low, high = N_T_RANGE.get(self.model, (1, 100_000))
         if not (isinstance(self.n_T, int) and low <= self.n_T <= high):
             raise ConfigError("n_T", f"n-T must lie in {low}..{high} for {self.model}, got {self.n_T}")
+        from diffdash.diffusion.samplers import names as sampler_names  # registries sit above the table
+
         if self.sampler not in sampler_names(self.model):
             shown = ", ".join(sampler_names(self.model))
             said = f"{self.sampler!r} for ddpm" if self.model == "ddpm" else f"for cold {self.sampler!r}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from diffdash.config import ConfigError, RunConfig
+from diffdash.options.run_config import ConfigError, RunConfig
 
 _TYPES: dict[str, tuple] = {  # annotation -> (type of the value, type of each item or None)
     "int": (int, None),
