@@ -48,6 +48,12 @@ def _add_field(cls: type, name: str, kind: str, default: Any) -> None:
         setattr(cls, name, default)
 
 
+def _sampler_names(model: str) -> tuple[str, ...]:
+    from diffdash.diffusion.samplers import names  # the registries sit above the option table: read them late
+
+    return tuple(names(model))
+
+
 @dataclass
 @with_options
 class RunConfig:
@@ -76,10 +82,8 @@ class RunConfig:
         low, high = N_T_RANGE.get(self.model, (1, 100_000))
         if not (isinstance(self.n_T, int) and low <= self.n_T <= high):
             raise ConfigError("n_T", f"n-T must lie in {low}..{high} for {self.model}, got {self.n_T}")
-        from diffdash.diffusion.samplers import names as sampler_names  # registries sit above the table
-
-        if self.sampler not in sampler_names(self.model):
-            shown = ", ".join(sampler_names(self.model))
+        if self.sampler not in _sampler_names(self.model):
+            shown = ", ".join(_sampler_names(self.model))
             said = f"{self.sampler!r} for ddpm" if self.model == "ddpm" else f"for cold {self.sampler!r}"
             raise ConfigError("sampler", f"unknown sampler {said}: choose one of {shown}")
         for option in OPTIONS:
