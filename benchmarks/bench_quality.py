@@ -1,7 +1,7 @@
 """Which network reaches good digits sooner: each trained on full MNIST for the same training time, then scored.
 
     python benchmarks/bench_quality.py                          # budgets 10m,30m,60m, n=1000 (hours)
-    python benchmarks/bench_quality.py --budgets 2m -n 200      # a smoke run
+    python benchmarks/bench_quality.py --budgets 1m --n 200     # a smoke run (about 5 minutes)
     python benchmarks/bench_quality.py --budgets 10m --threads 1 --out /tmp/bq
 
 Per network (the coursework CNN, the default U-Net, a wider U-Net) and per budget, a real run is trained with
@@ -27,6 +27,7 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from diffdash.compare.quality_curve import digits_covered
 from diffdash.diffusion import build_process
 from diffdash.metrics.classifier import get_classifier
 from diffdash.metrics.evaluate import generate, real_reference_fid, score
@@ -45,7 +46,6 @@ NETWORKS = {
     "unet 32,64,128": ["--net", "unet", "--unet-channels", "32,64,128"],
 }
 FAST_SAMPLER = ("dpm++2m", 20)
-COVERED_SHARE = 0.01  # a digit counts as covered when at least 1 % of the samples are classified as it
 
 
 def cpu_line() -> str:
@@ -90,7 +90,7 @@ def scored(run: RunDir, clf, data, sampler: str, steps: int | None, n: int, grid
     save_grid(x[:64].numpy(), grid, nrow=8, scale=2)
     return {
         "fid": q.fid,
-        "covered": sum(c >= COVERED_SHARE * n for c in q.histogram),
+        "covered": digits_covered(list(q.histogram)),  # classes holding >= 1 % of the samples
         "confidence": q.confidence,
         "label": f"{sampler} {sampling_passes(config, sampler, steps)}",
         "weights": weights,
@@ -101,7 +101,7 @@ def scored(run: RunDir, clf, data, sampler: str, steps: int | None, n: int, grid
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--budgets", default="10m,30m,60m", help="training times, comma-separated (e.g. 2m,10m)")
-    p.add_argument("-n", type=int, default=1000, help="samples scored per FID")
+    p.add_argument("-n", "--n", type=int, default=1000, help="samples scored per FID")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--networks", default="; ".join(NETWORKS), help="a subset, separated by ';'")
     p.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "mnist"))

@@ -11,7 +11,7 @@ from pilot_support import halfcell, wait_for
 from runs_data import recorded_runs
 
 from diffdash.store import RunDir
-from diffdash.ui.chart_views import CHART_VIEWS, EMPTY_TEXT
+from diffdash.ui.chart_views import CHART_VIEWS, EMPTY_TEXT, QUALITY_VIEWS
 from diffdash.ui.compare_app import CompareApp
 from diffdash.ui.dashboard import DashboardApp
 from diffdash.ui.widgets.chart_keys import CHART_BINDINGS
@@ -47,8 +47,8 @@ async def test_g_cycles_through_the_views_of_a_run_trained_today(tmp_path, sampl
             await pilot.press("g")
             assert app.chart_view == view
             seen[view] = {s.name: list(s.y) for s in chart.series}
-            if view == "quality":  # this run was trained without --eval-every
-                assert chart.points_drawn == 0 and chart.empty_text == EMPTY_TEXT["quality"]
+            if view in QUALITY_VIEWS:  # this run was trained without --eval-every
+                assert chart.points_drawn == 0 and chart.empty_text == EMPTY_TEXT[view]
                 continue
             assert chart.points_drawn > 0 and chart.flags().startswith(chart.chart_title + " (g)")
         await pilot.press("g")
@@ -69,8 +69,8 @@ async def test_a_recorded_run_without_the_figures_says_so(tmp_path, which):
         chart = app.query_one(LossChart)
         assert await wait_for(pilot, lambda: chart.points_drawn > 0, timeout=10)
         loss_empty = chart.empty_text
-        await pilot.press("g", "g")  # past the FID view: these runs were evaluated
+        await pilot.press(*["g"] * CHART_VIEWS.index("grad_norm"))  # past the quality views: these runs were evaluated
         assert app.chart_view == "grad_norm" and chart.series == [] and chart.points_drawn == 0
         assert chart.empty_text == EMPTY_TEXT["grad_norm"]
-        await pilot.press(*["g"] * (len(CHART_VIEWS) - 2))
+        await pilot.press(*["g"] * (len(CHART_VIEWS) - CHART_VIEWS.index("grad_norm")))
         assert app.chart_view == "loss" and chart.points_drawn > 0 and chart.empty_text == loss_empty

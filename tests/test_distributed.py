@@ -10,8 +10,14 @@ import pytest
 from diffdash.controls import Controls
 from diffdash.distributed.control_file import ControlMirror, ControlReader, ControlState, read_control, write_control
 from diffdash.distributed.launch import cluster_command, torchrun_command
-from diffdash.distributed.shards import shard_bounds, step_indices, train_rows
+from diffdash.distributed.shards import shard_bounds, shard_rows, train_rows
 from diffdash.distributed.world import DistributedError, World, check_request, threads_per_worker, world_from_env
+
+
+def step_indices(perm, batch_size: int, batch: int, rank: int, world: int):
+    """The permutation entries (digits) `rank` trains on at step `batch` of an epoch: the loop's rule."""
+    chunk = perm[batch * batch_size : (batch + 1) * batch_size]
+    return chunk[shard_rows(len(chunk), rank, world)]
 
 
 def test_world_of_one_without_torchrun_variables():

@@ -239,7 +239,11 @@ ALLOWED_CYCLE_ARROWS: dict[tuple[str, str], str] = {
     # from it); it looks up the names in their registries (a network, schedule, sampler or degradation is one
     # module plus a line there) only inside the choice functions, when a choice is checked or listed.
     # `test_the_option_table_reads_registries_only_lazily` keeps these arrows out of import time.
-    ("options", "models"): "options/run_options.py: the networks' names (`--net`'s choices)",
+    # A network is one module under models/ that declares its own options: the table gathers them at import
+    # time through the networks' torch-free registry, and a network module reads only the option vocabulary
+    # (options/option.py, values.py) back, so no module imports itself in a circle:
+    # `test_the_networks_and_the_option_table_import_no_module_in_a_circle` checks that, module by module.
+    ("options", "models"): "options/table.py: each network's options; options/run_options.py: `--net`'s choices",
     ("options", "degradations"): "options/cold_options.py: the degradations' names (`--degradation`'s choices)",
     ("options", "diffusion"): "options/run_options.py: the schedules' and samplers' names, default samplers and "
     "--sampler's help (built when the table is: the samplers' registry, no sampler module)",
@@ -360,17 +364,59 @@ def module_level_imports(path: Path) -> set[str]:
 
 
 def test_the_option_table_reads_registries_only_lazily() -> None:
-    """Importing the option table imports no network, process or degradation: the one arrow back up (their names,
-    for the choices) is taken inside a function, so the table and everything it gathers import first."""
+    """Importing the option table imports no process or degradation and no torch: the arrows back up (their
+    names, for the choices) are taken inside functions, so the table and everything it gathers import first. The
+    networks are the exception: the table gathers their options from their modules, which are torch-free when
+    imported (their torch classes are made on first use)."""
+    from diffdash.models import NETWORKS
+
+    networks = {"diffdash.models", "diffdash.models.network_options"}  # `from diffdash.models import network_options`
     eager = {
         f"{module_name(path)} imports {name}"
         for path in sorted((PACKAGE / "options").rglob("*.py"))
         for name in module_level_imports(path)
-        if within(name, REGISTRY_PACKAGES)
+        if within(name, REGISTRY_PACKAGES) and not (path.name == "table.py" and name in networks)
     }
     assert not eager, "the option table imports these at import time:\n  " + "\n  ".join(sorted(eager))
     assert module_level_imports(PACKAGE / "options" / "run_options.py") >= {"diffdash.options.option"}
     code = "import sys, diffdash.options.table; print(' '.join(sorted(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     # run_options builds --sampler's help from the samplers' registry (a table of names, no sampler module)
-    assert {m for m in loaded if within(m, REGISTRY_PACKAGES)} <= {"diffdash.diffusion", "diffdash.diffusion.samplers"}
+    assert {m for m in loaded if within(m, REGISTRY_PACKAGES)} <= {
+        "diffdash.diffusion",
+        "diffdash.diffusion.samplers",
+        "diffdash.models",
+        *(f"diffdash.models.{name}" for name in NETWORKS),
+    }
+    assert "torch" not in loaded, "importing the option table imported torch (a network module imports it at the top?)"
+
+
+def module_arrows() -> set[tuple[str, str]]:
+    """(module, module) for every runtime import between two modules of diffdash, lazy ones included, plus the
+    network registry's own imports (`importlib`, by name: models/__init__ imports each module in NETWORKS)."""
+    from diffdash.models import NETWORKS
+
+    paths = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+    arrows = set()
+    for module, path in paths.items():
+        for name in runtime_imports(path):
+            target = name if name in paths else name.rsplit(".", 1)[0]
+            if target in paths and target != module:
+                arrows.add((module, target))
+    return arrows | {("diffdash.models", f"diffdash.models.{name}") for name in NETWORKS}
+
+
+def circles_through(arrows: set[tuple[str, str]], a: str, b: str) -> list[list[str]]:
+    """The circles of modules that hold a module of package `a` and one of package `b`."""
+    return [g for g in cycles(arrows) if any(within(m, (a,)) for m in g) and any(within(m, (b,)) for m in g)]
+
+
+def test_the_networks_and_the_option_table_import_no_module_in_a_circle() -> None:
+    """The options <-> models arrow (ALLOWED_CYCLE_ARROWS) is two packages, never two modules, importing each other:
+    a network module that read the table (or RunConfig) would be imported half-made while the table gathers its
+    options. Checked on the modules, with the registry's by-name imports counted."""
+    arrows = module_arrows()
+    found = circles_through(arrows, "diffdash.options", "diffdash.models")
+    assert not found, "modules of options/ and models/ importing each other:\n  " + "\n  ".join(map(str, found))
+    broken = arrows | {("diffdash.models.unet", "diffdash.options.table")}
+    assert circles_through(broken, "diffdash.options", "diffdash.models"), "must catch a network reading the table"

@@ -1,9 +1,13 @@
-"""The network registry (diffdash/models): every network builds from a config, takes (x, t, y=None), trains
-under both processes, is measured on the meta device; the registry's cnn is the coursework's CNN bit for bit."""
+"""The network registry (diffdash/models): every network is one module that declares its own options and is
+torch-free until its class is wanted, builds from a config, takes (x, t, y=None), trains under both processes,
+is measured on the meta device; the registry's cnn is the coursework's CNN bit for bit."""
 
 from __future__ import annotations
 
 import json
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,17 +15,58 @@ import torch
 
 from diffdash.diffusion import build_process
 from diffdash.mnist.load import run_tensors
-from diffdash.models import NETWORKS, build_network, count_parameters, network_class, network_text, use_fast_layout
+from diffdash.models import (
+    NETWORKS,
+    build_network,
+    count_parameters,
+    network_class,
+    network_module,
+    network_options,
+    network_text,
+    use_fast_layout,
+)
 from diffdash.options.run_config import RunConfig
+from diffdash.options.table import OPTIONS
 
 REFERENCE = Path(__file__).parent / "data" / "cnn_reference.json"
-SMALL = {"cnn": {"n_hidden": [4, 8, 4]}, "unet": {"unet_channels": [8, 16, 16]}}
+SMALL = {"cnn": {"n_hidden": [4, 8, 4]}, "unet": {"unet_channels": [8, 16, 16]}}  # faster; others: defaults
+
+
+def small(net: str) -> dict:
+    return SMALL.get(net, {})
+
+
+def test_each_network_module_declares_its_options_and_imports_no_torch():
+    """A new network is its module and its line in NETWORKS: the option table, --help, config.json and
+    validation read its options from the module, which stays torch-free until its class is wanted."""
+    declared = [o for net in NETWORKS for o in network_module(net).OPTIONS]
+    assert list(network_options()) == declared == [o for o in OPTIONS if o.network]
+    assert all(o.network == net for net in NETWORKS for o in network_module(net).OPTIONS)
+    assert all(isinstance(network_module(net).LABEL, str) for net in NETWORKS)
+    code = "import sys, diffdash.options.table, " + ", ".join(f"diffdash.models.{n}" for n in NETWORKS)
+    code += "; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
+    with pytest.raises(ValueError, match="unknown network 'resnet': choose one of cnn, unet"):
+        network_module("resnet")
+
+
+def test_the_classes_made_on_first_use_keep_their_module_names():
+    """`from diffdash.models.unet import UNet` and pickle find the classes a network module makes lazily."""
+    from diffdash.models.cnn import CNN
+    from diffdash.models.unet import UNet
+
+    assert CNN is network_class("cnn") and UNet is network_class("unet")
+    assert f"{UNet.__module__}.{UNet.__qualname__}" == "diffdash.models.unet.UNet"
+    again = pickle.loads(pickle.dumps(build_network(RunConfig(net="unet", **SMALL["unet"]).validate())))
+    assert type(again) is UNet
+    with pytest.raises(AttributeError, match="no attribute 'Resnet'"):
+        _ = network_module("unet").Resnet
 
 
 @pytest.mark.parametrize("net", list(NETWORKS))
 def test_every_registered_network_builds_and_predicts_an_image(net):
     """A new network needs its module, its line in NETWORKS and an entry in SMALL here."""
-    config = RunConfig(net=net, **SMALL[net]).validate()
+    config = RunConfig(net=net, **small(net)).validate()
     model = build_network(config)
     assert isinstance(model, network_class(net))
     x, t = torch.randn(3, 1, 28, 28), torch.tensor([0.1, 0.5, 0.9])
@@ -37,7 +82,7 @@ def test_every_registered_network_builds_and_predicts_an_image(net):
 
 @pytest.mark.parametrize("net", list(NETWORKS))
 def test_labels_add_to_the_time_embedding_when_built_with_classes(net):
-    config = RunConfig(net=net, **SMALL[net]).validate()
+    config = RunConfig(net=net, **small(net)).validate()
     model = build_network(config, num_classes=10)
     x, t = torch.randn(2, 1, 28, 28), torch.rand(2)
     a, b = model(x, t, torch.tensor([3, 3])), model(x, t, torch.tensor([3, 7]))
@@ -78,13 +123,13 @@ def test_sizes_come_from_the_module_on_the_meta_device():
     from diffdash.machine.memory_budget import network_size, training_bytes
 
     for net in NETWORKS:
-        config = RunConfig(net=net, **SMALL[net]).validate()
+        config = RunConfig(net=net, **small(net)).validate()
         assert network_size(config).parameters == count_parameters(build_network(config))
     cnn = RunConfig().validate()
     assert network_size(cnn).parameters == 291_217  # the coursework's figure
     assert network_size(cnn).activations == 3 * 96 * 784 + 784 + 6 * 128 + 16  # conv, norm, GELU a block; out; MLP
-    small, wide = (RunConfig(net="unet", unet_channels=w).validate() for w in ([16, 32, 64], [32, 64, 128]))
-    assert training_bytes(wide, 128, 1000) > 2 * training_bytes(small, 128, 1000) - 1000 * 784 * 4
+    narrow, wide = (RunConfig(net="unet", unet_channels=w).validate() for w in ([16, 32, 64], [32, 64, 128]))
+    assert training_bytes(wide, 128, 1000) > 2 * training_bytes(narrow, 128, 1000) - 1000 * 784 * 4
 
 
 def test_cnn_is_the_coursework_cnn_bit_for_bit(tmp_path, small_data):
@@ -124,4 +169,5 @@ def test_cnn_is_the_coursework_cnn_bit_for_bit(tmp_path, small_data):
 def test_network_text_reads_old_configs_as_the_cnn():
     assert network_text({"n_hidden": [16, 32, 32, 16]}) == "16,32,32,16"
     assert network_text({"net": "unet", "unet_channels": [32, 64, 128]}) == "unet 32,64,128"
+    assert network_text({"net": "gone"}) == "gone"  # a network since removed: its name, not a traceback
     assert RunConfig.from_dict({"model": "ddpm", "n_hidden": [4, 8]}).net == "cnn"

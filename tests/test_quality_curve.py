@@ -1,6 +1,7 @@
-"""Quality as a curve over time: runs trained with --eval-every show their FID per evaluation in the `g` cycle of
-the dashboard and compare (against epochs and training time, digits and confidence on the readout), a run without
-evaluations says how to get them, and compare gives the FID every run had at an equal training time."""
+"""Quality as a curve over time: runs trained with --eval-every show their FID, digits covered and confidence (and a
+conditional run's accuracy) per evaluation in the `g` cycle of the dashboard and compare (against epochs and
+training time, the other figures on the readout), a run without evaluations says how to get them, and compare gives
+the FID every run had at an equal training time."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from diffdash.formats import format_clock
 from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 from diffdash.training import Engine
-from diffdash.ui.chart_views import EMPTY_TEXT
+from diffdash.ui.chart_views import CHART_VIEWS, EMPTY_TEXT
 from diffdash.ui.compare_app import CompareApp
 from diffdash.ui.compare_panels import SummaryTable
 from diffdash.ui.dashboard import DashboardApp
@@ -38,6 +39,7 @@ def quality_runs(tmp_path_factory, small_data, tiny_config, small_classifier):
         "cnn": dict(epochs=3, eval_every=1, eval_n=24, keep_snapshots=True),
         "unet": dict(net="unet", unet_channels=[8, 16, 16], epochs=2, eval_every=1, eval_n=24),
         "plain": dict(epochs=1),
+        "cond": dict(cond="class", epochs=2, eval_every=1, eval_n=20),
     }.items():
         run = RunDir.create(root, name)
         assert Engine(run, tiny_config(name=name, **options), data=small_data).run() == "finished"
@@ -93,6 +95,71 @@ async def test_dashboard_draws_fid_per_evaluation_against_epochs_and_training_ti
         assert f"{covered}/10 digits conf {last['confidence']:.2f} (ddim 5, n=24)" in readout, readout
 
 
+async def show(pilot, app, view: str) -> LossChart:
+    chart = app.query_one(LossChart)
+    assert await wait_for(pilot, lambda: chart.points_drawn > 0, timeout=10)
+    for _ in CHART_VIEWS:
+        if app.chart_view == view:
+            break
+        await pilot.press("g")
+    assert app.chart_view == view
+    return chart
+
+
+async def test_dashboard_draws_digits_covered_and_confidence_against_epochs_and_training_time(quality_runs):
+    runs, _ = quality_runs
+    evals, history = evals_of(runs["cnn"]), read_history(runs["cnn"])
+    app = DashboardApp(runs["cnn"], image_mode="halfcell", image_cls=halfcell(), poll_s=60)
+    async with app.run_test(size=SIZE) as pilot:
+        chart = await show(pilot, app, "digits")
+        [digits] = chart.series
+        assert digits.name == "digits covered" and list(digits.y) == [digits_covered(e["histogram"]) for e in evals]
+        assert list(digits.x["epoch"]) == [1.0, 2.0, 3.0] and chart.points_drawn == 3
+        assert chart.flags().startswith("digits covered (of 10) (g) · x epoch")
+        while chart.axis != "time":
+            await pilot.press("a")
+        assert [ln.x for ln in chart.lines] == [[e["train_time"] for e in history.evals]]
+        await pilot.press("r")
+        readout = str(chart.query_one(".readout").render())
+        assert f"FID {evals[-1]['fid']:.1f} " in readout, readout  # the other figures beside the point
+        await pilot.press("g")
+        assert app.chart_view == "confidence" and chart.axis == "time"  # the x axis stays where `a` put it
+        assert {s.name: list(s.y) for s in chart.series} == {"confidence": [e["confidence"] for e in evals]}
+        assert [ln.x for ln in chart.lines] == [[e["train_time"] for e in history.evals]]
+
+
+async def test_a_conditional_run_draws_accuracy_beside_confidence(quality_runs):
+    runs, _ = quality_runs
+    evals = evals_of(runs["cond"])
+    assert all("accuracy" in e for e in evals)
+    app = DashboardApp(runs["cond"], image_mode="halfcell", image_cls=halfcell(), poll_s=60)
+    async with app.run_test(size=SIZE) as pilot:
+        chart = await show(pilot, app, "confidence")
+        assert {s.name: list(s.y) for s in chart.series} == {
+            "confidence": [e["confidence"] for e in evals],
+            "accuracy": [e["accuracy"] for e in evals],
+        }
+        assert chart.points_drawn == 2 * len(evals) == 4
+
+
+async def test_compare_draws_each_runs_digits_covered_and_confidence(quality_runs):
+    runs, _ = quality_runs
+    app = CompareApp([runs[k] for k in ("cnn", "unet", "plain")], image_mode="halfcell", image_cls=halfcell(),
+                     poll_s=60)  # fmt: skip
+    async with app.run_test(size=(160, 40)) as pilot:
+        chart = await show(pilot, app, "digits")
+        assert {s.name: list(s.y) for s in chart.series} == {
+            f"{k} digits covered": [digits_covered(e["histogram"]) for e in evals_of(runs[k])] for k in ("cnn", "unet")
+        }
+        await pilot.press("g")
+        assert {s.name: list(s.y) for s in chart.series} == {
+            f"{k} confidence": [e["confidence"] for e in evals_of(runs[k])] for k in ("cnn", "unet")
+        }
+        while chart.axis != "time":
+            await pilot.press("a")
+        assert chart.points_drawn == 5
+
+
 async def test_a_run_without_evaluations_says_how_to_get_them(quality_runs):
     runs, _ = quality_runs
     app = DashboardApp(runs["plain"], image_mode="halfcell", image_cls=halfcell(), poll_s=60)
@@ -102,6 +169,8 @@ async def test_a_run_without_evaluations_says_how_to_get_them(quality_runs):
         await pilot.press("g")
         assert app.chart_view == "quality" and chart.series == [] and chart.points_drawn == 0
         assert chart.empty_text == EMPTY_TEXT["quality"] and "--eval-every" in chart.empty_text
+        await pilot.press("g")
+        assert app.chart_view == "digits" and chart.points_drawn == 0 and "--eval-every" in chart.empty_text
 
 
 async def test_compare_draws_each_runs_fid_and_gives_fid_at_equal_training_time(quality_runs):

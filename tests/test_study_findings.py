@@ -14,7 +14,7 @@ from diffdash.runs.history import read_history
 from diffdash.store import RunDir
 from diffdash.study.findings import collect, one_option_pairs, sentences
 from diffdash.study.members import inspect
-from diffdash.study.progress import Row, digits_covered, sparkline, study_eta
+from diffdash.study.status import Row, digits_covered, sparkline, study_eta
 
 
 def test_sentence_for_the_pair_that_differs_in_one_option(tmp_path):

@@ -112,3 +112,18 @@ def test_a_job_sbatch_refuses_is_one_line_not_a_traceback(slurm, tmp_path):
     result = cli("study", "run", str(path), *args, env=slurm.env, timeout=120)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "a: sbatch refused the job: " in result.stdout and "Traceback" not in result.stderr, result.stdout
+
+
+def test_a_member_with_nproc_2_is_one_job_whose_task_starts_torchrun(slurm, tmp_path):
+    path, root = study_file(tmp_path, "ddp", "a", epochs=1, extra="nproc = 2\n"), tmp_path / "runs"
+    result = cli("study", "run", str(path), "--runs-dir", str(root), "--executor", "slurm", env=slurm.env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all 1 runs finished" in result.stdout
+    job = record(root, "ddp", "a")["job_id"]
+    shown = slurm.run("scontrol", "show", "job", job)
+    assert "NumNodes=1 NumCPUs=2 NumTasks=1 CPUs/Task=2" in shown, shown  # one job: threads 1 x nproc 2
+    log = (root / ".studies" / "ddp" / "a.log").read_text()
+    assert "--nproc 2" in log and "2 workers × 1 threads (torchrun" in log, log
+    run = root / "ddp-a"
+    assert json.loads((run / "config.json").read_text())["world_size"] == 2
+    assert (run / "workers.log").is_file() and epochs_done(run) == 1  # torchrun wrote its workers' log here

@@ -10,6 +10,7 @@ Everything is logged at its training step (TensorBoard's x-axis):
     system/cpu_percent, system/rss_bytes, system/gpu_mem_bytes   the training process's resources
     loss/train_epoch       an epoch's mean training loss      loss/val   its validation loss
     quality/fid_mnist_classifier, quality/digits_covered, quality/digit_entropy_bits, quality/confidence
+    quality/accuracy       a class-conditional run's share of samples drawn as the digit asked for
     samples/preview        every preview grid (samples/<variant> for a cold run's extra grids)
     final/...              the run's final figures, which with its options fill the HParams tab
 
@@ -185,6 +186,9 @@ class TensorBoardLog:
             self.figures["final/digits_covered"] = float(covered)
         if e.get("confidence") is not None:
             w.add_scalar("quality/confidence", e["confidence"], step)
+        if e.get("accuracy") is not None:  # a class-conditional run: the share drawn as the digit asked for
+            w.add_scalar("quality/accuracy", e["accuracy"], step)
+            self.figures["final/accuracy"] = float(e["accuracy"])
 
     def _log_grids(self, e: dict[str, Any], step: int) -> None:
         if not e.get("path"):

@@ -138,7 +138,8 @@ def step_rows(run, label: str) -> list[dict]:
     "--group-by",
     metavar="KEY",
     default=None,
-    help="Group the runs by a config key (or 'group': a study's seed groups): mean ± std per group, as text.",
+    help="Group the runs by a config key (or 'group': a study's seed groups): the screen draws each group's mean "
+    "with a band; with --plain or -o (or no terminal) mean ± std per group as text.",
 )
 @click.option("--band", type=click.Choice(["std", "minmax"]), default="std", show_default=True,
               help="--group-by: the band drawn around each group's mean.")  # fmt: skip
@@ -165,7 +166,7 @@ def compare_command(
     command, q quit. Each run keeps one colour (by its place in the command line); live runs refresh.
     """
     runs = find_runs(runs_dir, run_refs, least=2)
-    if group_by is not None or output is not None:
+    if output is not None or (group_by is not None and (plain or not has_terminal())):
         compare_grouped(runs, group_by, band, output)
         return
     if plain:
@@ -177,19 +178,27 @@ def compare_command(
         raise click.UsageError("compare needs a terminal (stdin and stdout); use --plain for a text summary")
     from diffdash.ui.compare_app import run_compare
 
-    run_compare(runs, image_mode=image_mode)
+    if group_by is not None:
+        group_runs_or_exit(runs, group_by)  # a key no run has: exit 2 before the screen opens
+    run_compare(runs, image_mode=image_mode, group_by=group_by, band=band)
 
 
-def compare_grouped(runs, key: str | None, band: str, output: Path | None) -> None:
-    from diffdash.compare.groups import group_runs, groups_text, write_bands
+def group_runs_or_exit(runs, key: str):
+    from diffdash.compare.groups import group_runs
 
-    if key is None:
-        raise click.BadParameter("a figure of groups needs --group-by KEY", param_hint="--output")
     try:
-        groups = group_runs(runs, key)
+        return group_runs(runs, key)
     except KeyError:
         message = f"no run's config has {key!r}: give a config key such as n_hidden"
         raise click.BadParameter(message, param_hint="--group-by") from None
+
+
+def compare_grouped(runs, key: str | None, band: str, output: Path | None) -> None:
+    from diffdash.compare.groups import groups_text, write_bands
+
+    if key is None:
+        raise click.BadParameter("a figure of groups needs --group-by KEY", param_hint="--output")
+    groups = group_runs_or_exit(runs, key)
     sys.stdout.write(groups_text(groups, band))
     if output is not None:
         from diffdash.compare.report import MatplotlibMissing, require_matplotlib

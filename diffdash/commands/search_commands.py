@@ -16,7 +16,7 @@ def require_optuna() -> None:
 
 
 def search_status(study, file: Path, root: Path, as_json: bool) -> None:
-    from diffdash.study.search_progress import summary_line, table, trial_rows
+    from diffdash.study.search_status import summary_line, table, trial_rows
 
     require_optuna()
     rows = trial_rows(study, root)

@@ -141,7 +141,7 @@ def echo_line(message: str) -> None:
 def run_plain(runner) -> int:
     """The runner in this thread, with a line for each epoch any run finishes; signals stop it cleanly."""
     from diffdash.formats import format_at, format_loss, format_seconds
-    from diffdash.study.progress import StudyProgress, study_eta
+    from diffdash.study.status import StudyProgress, study_eta
 
     progress = StudyProgress(runner.study, runner.root, runner.members)
     seen = {r.member: r.epoch for r in progress.poll()}
@@ -166,7 +166,7 @@ def run_plain(runner) -> int:
         runner.stop()
 
     if runner.study.search is not None:
-        from diffdash.study.search_progress import epoch_lines
+        from diffdash.study.search_status import epoch_lines
 
         tick = epoch_lines(runner, echo_line)
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
@@ -190,7 +190,7 @@ def status_command(file: Path, runs_dir: Path | None, as_json: bool) -> None:
     diffdash study status studies/coursework.toml --json | jq '.runs[].best_val'
     """
     from diffdash.formats import format_seconds
-    from diffdash.study.progress import StudyProgress, study_eta, table
+    from diffdash.study.status import StudyProgress, study_eta, table
 
     study = load(file)
     root = runs_root(runs_dir)

@@ -42,6 +42,12 @@ class Group:
     name: str
     runs: list[GroupRun]
 
+    @staticmethod
+    def name_for(key: str, value: Any) -> str:
+        """A group's name: key=value (a list's items joined by commas)."""
+        shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+        return f"{key}={shown}"
+
     def stat(self, what: str) -> tuple[float, float, int] | None:
         """(mean, std, n) of best_val or fid over the runs that have it (std 0 for one run)."""
         values = [v for v in (getattr(r, what) for r in self.runs) if v is not None and math.isfinite(v)]
@@ -49,12 +55,15 @@ class Group:
             return None
         return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values)
 
-    def curve(self, band: str = "std") -> tuple[list[int], list[float], list[float], list[float]]:
-        """Epochs every run reached, the mean validation loss there and the band's low and high edges."""
+    def curve(
+        self, band: str = "std", what: str = "val_loss"
+    ) -> tuple[list[int], list[float], list[float], list[float]]:
+        """Epochs every run reached, the mean validation (or `what`="train_loss": training) loss there and the
+        band's low and high edges."""
         per_run = [
             {
                 e: v
-                for e, v in zip(r.history.epoch, r.history.val_loss, strict=False)
+                for e, v in zip(r.history.epoch, getattr(r.history, what), strict=False)
                 if v is not None and math.isfinite(v)
             }
             for r in self.runs
@@ -117,9 +126,7 @@ def group_by_key(runs: list[GroupRun], key: str) -> list[Group]:
     """Runs grouped by one config value, in order of first appearance; the group is named key=value."""
     out: dict[str, Group] = {}
     for r in runs:
-        value = r.config.get(key)
-        shown = ",".join(map(str, value)) if isinstance(value, list) else str(value)
-        name = f"{key}={shown}"
+        name = Group.name_for(key, r.config.get(key))
         out.setdefault(name, Group(name, [])).runs.append(r)
     return list(out.values())
 

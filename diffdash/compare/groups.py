@@ -25,14 +25,20 @@ from diffdash.store import RunDir
 SEED_GROUP = "group"  # the key that means "the seed group a study gave the run"
 
 
+def keyed_config(run: RunDir, config: dict, key: str) -> dict:
+    """The run's config, with `group` (its study seed group, else its member name or id) when that is the key."""
+    config = dict(config)
+    if key == SEED_GROUP:
+        tag = run.read_study_tag() or {}
+        config[SEED_GROUP] = tag.get("group") or tag.get("member") or run.id
+    return config
+
+
 def group_runs(runs: list[RunDir], key: str) -> list[Group]:
     """The runs grouped by `key`; KeyError(key) when no run's config (or study.json, for `group`) has it."""
     members = []
     for run in runs:
-        config = dict(read_config_safe(run))
-        if key == SEED_GROUP:
-            tag = run.read_study_tag() or {}
-            config[SEED_GROUP] = tag.get("group") or tag.get("member") or run.id
+        config = keyed_config(run, read_config_safe(run), key)
         members.append(GroupRun(run_label(run, config), read_history(run), config))
     if not any(key in m.config for m in members):
         raise KeyError(key)

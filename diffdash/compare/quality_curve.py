@@ -56,13 +56,35 @@ def eval_x(evals: list[dict[str, Any]]) -> dict[str, list[float]]:
     return {axis: [float(e.get(key) or 0) for e in evals] for axis, key in X_KEYS.items()}
 
 
-def quality_note(e: dict[str, Any]) -> str:
-    """What a FID point's readout adds: "9/10 digits conf 0.67 (ddim 50, n=100)"."""
-    parts = []
+# the quality curves: (view, series name, the figure of an eval event); one unit per view (chart_views)
+QUALITY_FIGURES = {
+    "quality": (("FID", "fid"),),
+    "digits": (("digits covered", "digits"),),
+    "confidence": (("confidence", "confidence"), ("accuracy", "accuracy")),  # accuracy: class-conditional runs
+}
+
+
+def figure_of(e: dict[str, Any], figure: str) -> float | None:
+    """One figure of an evaluation: its FID, digits covered (of 10), mean confidence or accuracy; None if absent."""
+    value = digits_covered(e.get("histogram")) if figure == "digits" else e.get(figure)
+    return float(value) if _number(value) else None
+
+
+def quality_curve(h: History, figure: str) -> tuple[list[dict[str, Any]], list[float]]:
+    """The evaluations that have `figure` (in training order, among those with a FID) and its values."""
+    points = [(e, figure_of(e, figure)) for e in scored(h)]
+    kept = [(e, v) for e, v in points if v is not None]
+    return [e for e, _ in kept], [v for _, v in kept]
+
+
+def quality_note(e: dict[str, Any], shown: str = "fid") -> str:
+    """What the readout adds beside a point of figure `shown`, the evaluation's other figures: a FID point's
+    "9/10 digits conf 0.67 (ddim 50, n=100)", a digits point's "FID 512.3 conf 0.67 (ddim 50, n=100)"."""
+    parts = [f"FID {e['fid']:.1f}"] if shown != "fid" and _number(e.get("fid")) else []
     covered = digits_covered(e.get("histogram"))
-    if covered is not None:
+    if covered is not None and shown != "digits":
         parts.append(f"{covered}/10 digits")
-    if _number(e.get("confidence")):
+    if _number(e.get("confidence")) and shown != "confidence":
         parts.append(f"conf {e['confidence']:.2f}")
     how = " ".join(str(e[k]) for k in ("sampler", "steps") if e.get(k) is not None)
     if e.get("n") is not None:

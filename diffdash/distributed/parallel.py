@@ -1,7 +1,6 @@
 """What the training loop asks of data-parallel training: a step's loss and a validation sum, over all workers.
 
-In a world of one each method is the plain 1-process operation (the network itself, the process's own
-loss on the whole batch), so single-process training is untouched. With several workers the network is
+Only for several workers: one process takes the plain step of `training/one_process.py`. The network is
 wrapped in DistributedDataParallel (its backward all-reduces the gradients, averaged over the workers) and
 each worker computes the process's loss on its rows of the global batch, with the global batch's draws
 (`Process.loss(..., rows=)` draws t and noise for every row from the run's generator, then keeps the
@@ -21,14 +20,12 @@ from diffdash.distributed.world import World
 
 class DataParallel:
     def __init__(self, world: World, net: torch.nn.Module, device: str):
+        from torch.nn.parallel import DistributedDataParallel
+
         self.world = world
         self.net = net
-        self.model = net
-        if world.distributed:
-            from torch.nn.parallel import DistributedDataParallel
-
-            ids = [torch.cuda.current_device()] if device.startswith("cuda") else None
-            self.model = DistributedDataParallel(net, device_ids=ids)
+        ids = [torch.cuda.current_device()] if device.startswith("cuda") else None
+        self.model = DistributedDataParallel(net, device_ids=ids)
 
     def loss(
         self, process: Any, x: torch.Tensor, gen: torch.Generator, y: torch.Tensor | None = None
@@ -36,9 +33,6 @@ class DataParallel:
         """(what to backward, the global batch's mean loss to record) for one step on global batch `x` (with its
         labels `y` for a class-conditional run)."""
         labels = {"y": y} if y is not None else {}
-        if not self.world.distributed:
-            loss = process.loss(self.model, x, gen, **labels)
-            return loss, loss
         rows, count, weight = train_rows(len(x), self.world.rank, self.world.size)
         loss = process.loss(self.model, x, gen, rows=rows, **labels)
         return loss * weight, global_loss(loss, count, len(x), self.world)

@@ -9,8 +9,6 @@ gradient of the global batch's mean loss (with equal shares the weight is exactl
 
 from __future__ import annotations
 
-from typing import Any
-
 
 def shard_bounds(n: int, rank: int, world: int) -> tuple[int, int]:
     """[start, stop) of `rank`'s rows among `n`; the first n % world ranks get one row more."""
@@ -29,12 +27,6 @@ def loss_weight(rows: int, n: int, world: int) -> float:
     """Scale of a worker's mean loss before backward: DDP averages gradients over `world` workers, so
     sum_r (rows_r * world / n) * grad(mean_r) / world = grad(global mean)."""
     return rows * world / n
-
-
-def step_indices(perm: Any, batch_size: int, batch: int, rank: int, world: int) -> Any:
-    """The permutation entries (digits) `rank` trains on at step `batch` of an epoch."""
-    chunk = perm[batch * batch_size : (batch + 1) * batch_size]
-    return chunk[shard_rows(len(chunk), rank, world)]
 
 
 def train_rows(n: int, rank: int, world: int) -> tuple[slice, int, float]:

@@ -73,11 +73,6 @@ def _measure(net: str, options: tuple) -> NetworkSize:
     return NetworkSize(sum(p.numel() for p in module.parameters()), sum(outputs))
 
 
-def parameter_count(config: RunConfig) -> int:
-    """The run's network's parameter count, from the network itself (diffdash.models)."""
-    return network_size(config).parameters
-
-
 def training_bytes(config: RunConfig, batch_size: int, n_images: int) -> int:
     size = network_size(config)
     params = size.parameters * FLOAT * (OPTIMIZER_COPIES + (1 if config.ema is not None else 0))

@@ -1,58 +1,80 @@
-"""Networks, the way samplers are: one module per network, one line here, its options in options/network_options.py.
+"""Networks, the way samplers are: a network is one module under diffdash/models and one line in `NETWORKS`.
 
-A network is an `nn.Module` class with
+A network's module is torch-free when imported, so the option table (and `--help`) can read it:
+  - `LABEL`: one line saying what the network is;
+  - `OPTIONS`: its own options (`Option`s with `applies_to="net:NAME"`), which the option table gathers through
+    `network_options()` below: config.json keeps only the chosen network's, `--help` groups them under it;
+  - `network_class()`: its `nn.Module` class, built on the first call (torch is imported there) and cached.
+The class has
   - `from_config(config, num_classes=None)`: built from a RunConfig (its own options are config fields);
   - `forward(x, t, y=None)`: x (B, 1, 28, 28), t the time as a fraction of n_T (B,), y optional class labels
     (B,) long; a network built without `num_classes` raises when given labels. Conditioning is an embedding of
     y added to the time embedding, so a conditional network is the same network with one more table;
   - optionally `channels_last_helps(device) -> bool`: whether channels-last memory is faster there.
-This module imports nothing heavy: `--net`'s choices and validation read the names below.
+Parameter counts and memory estimates are measured on the module itself (machine/memory_budget.py).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
 
+    from diffdash.options.option import Option
     from diffdash.options.run_config import RunConfig
 
-# name -> "module:Class", in the order users see them; the first is the default
-NETWORKS: dict[str, str] = {
-    "cnn": "cnn:CNN",
-    "unet": "unet:UNet",
-}
-DEFAULT_NETWORK = "cnn"
-LABELS = {
-    "cnn": "the coursework's CNN: 7x7 convolutions at full resolution",
-    "unet": "a small U-Net: residual blocks, 28->14->7 and back, attention at 7x7",
-}
+# the networks' modules under diffdash/models, in the order users see them; the first is the default
+NETWORKS: tuple[str, ...] = (
+    "cnn",
+    "unet",
+)
+DEFAULT_NETWORK = NETWORKS[0]
 
 
 def names() -> tuple[str, ...]:
-    return tuple(NETWORKS)
+    return NETWORKS
+
+
+def network_module(name: str) -> ModuleType:
+    """The module that declares network `name` (torch-free); ValueError naming the choices for an unknown one."""
+    if name not in NETWORKS:
+        raise ValueError(f"unknown network {name!r}: choose one of {', '.join(NETWORKS)}")
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def label(name: str) -> str:
+    return network_module(name).LABEL
+
+
+def network_options() -> tuple[Option, ...]:
+    """Every network's own options, in registry order: what the option table puts after `net`."""
+    gathered: list[Option] = []
+    for name in NETWORKS:
+        for option in network_module(name).OPTIONS:
+            if option.network != name:
+                raise ValueError(f"models/{name}.py declares {option.name} for {option.applies_to!r}, not 'net:{name}'")
+            gathered.append(option)
+    return tuple(gathered)
 
 
 def network_text(config: Mapping[str, Any]) -> str:
     """A config.json's network as the views show it: '16,32,32,16' (the CNN's blocks, as always shown) or
     'unet 32,64,128'; a run written before `net` existed is the CNN."""
-    from diffdash.options.table import OPTIONS
-
     net = config.get("net") or DEFAULT_NETWORK
-    widths = next((config.get(o.name) for o in OPTIONS if o.network == net and o.type == "list[int]"), None)
+    if net not in NETWORKS:
+        return str(net)
+    widths = next((config.get(o.name) for o in network_module(net).OPTIONS if o.type == "list[int]"), None)
     shown = ",".join(map(str, widths)) if isinstance(widths, list) else ""
-    return shown if net == "cnn" else f"{net} {shown}".strip()
+    return shown if net == DEFAULT_NETWORK else f"{net} {shown}".strip()
 
 
 def network_class(name: str) -> type[torch.nn.Module]:
-    """The class behind a name; ValueError naming the choices for an unknown one."""
-    if name not in NETWORKS:
-        raise ValueError(f"unknown network {name!r}: choose one of {', '.join(NETWORKS)}")
-    module, cls = NETWORKS[name].split(":")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    """The class behind a name (imports torch); ValueError naming the choices for an unknown one."""
+    return network_module(name).network_class()
 
 
 def build_network(config: RunConfig, num_classes: int | None = None) -> torch.nn.Module:
@@ -82,6 +104,14 @@ def use_fast_layout(net: torch.nn.Module, device: str) -> torch.nn.Module:
     if helps is not None and helps(device):
         return net.to(memory_format=torch.channels_last)
     return net
+
+
+def named_in(module: str, parts: dict[str, Any]) -> dict[str, Any]:
+    """A network module's torch classes, made inside its factory, given their module-level names (`module.Name`),
+    so pickle, reprs and `from diffdash.models.unet import UNet` (the module's `__getattr__`) all find them."""
+    for name, part in parts.items():
+        part.__module__, part.__qualname__ = module, name
+    return parts
 
 
 def count_parameters(model: torch.nn.Module) -> int:

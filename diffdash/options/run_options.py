@@ -1,8 +1,8 @@
 """The options every run has (model, training, data, device, previews, quality), in config.json's order.
 
-The networks' options (network_options.py) come between `net` and `epochs`, the cold-diffusion ones
-(cold_options.py) after these: table.py puts the table together. The choices of a network, schedule or
-sampler are looked up in their registries (models/, diffusion/) only when asked, inside the functions below.
+The networks' options (each declared in its module under diffdash/models) come between `net` and `epochs`,
+the cold-diffusion ones (cold_options.py) after these: table.py puts the table together. The choices of a
+network, schedule or sampler are looked up in their registries (models/, diffusion/) inside the functions below.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The option table: every run option declared once, in config.json's order (import from here).
 
-`OPTIONS` is the run's general options (options/run_options.py) with each network's own (options/network_options.py)
-after `net`, then class conditioning (options/cond_options.py), and the cold-diffusion ones
-(options/cold_options.py) at the end. `RunConfig`'s fields, its
-checks, `diffdash new`'s flags and --help sections, study files and shell completion are all read from here.
+`OPTIONS` is the run's general options (options/run_options.py) with each network's own after `net` (declared
+in its module under diffdash/models, gathered through the networks' torch-free registry), then class
+conditioning (options/cond_options.py), and the cold-diffusion ones (options/cold_options.py) at the end.
+`RunConfig`'s fields, its checks, `diffdash new`'s flags and --help sections, study files and shell
+completion are all read from here.
 Torch- and Click-free: `--help` and validation stay instant.
 """
 
@@ -11,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from diffdash.models import network_options
 from diffdash.options.cold_options import OPTIONS as COLD_OPTIONS
 from diffdash.options.cond_options import OPTIONS as COND_OPTIONS
-from diffdash.options.network_options import OPTIONS as NETWORK_OPTIONS
 from diffdash.options.option import COLD_SECTION, DEFAULT_SECTION, Option
 from diffdash.options.run_options import BODY, HEAD, QUALITY
 from diffdash.options.values import ConfigError
 
-OPTIONS: tuple[Option, ...] = (*HEAD, *NETWORK_OPTIONS, *COND_OPTIONS, *BODY, *COLD_OPTIONS)
+OPTIONS: tuple[Option, ...] = (*HEAD, *network_options(), *COND_OPTIONS, *BODY, *COLD_OPTIONS)
 BY_NAME: dict[str, Option] = {o.name: o for o in OPTIONS}
 SECTIONS = (DEFAULT_SECTION, *dict.fromkeys(o.help_section for o in OPTIONS if o.help_section != DEFAULT_SECTION))
 

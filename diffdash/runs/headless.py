@@ -170,6 +170,8 @@ class HeadlessPrinter:
                 f"           FID (MNIST classifier) {e['fid']:.2f}  confidence {e['confidence']:.3f}"
                 f"  digits 0-9: {hist}  ({e['n']} samples, {e['weights']} weights, {e.get('seconds', 0):.1f} s)"
             )
+            if e.get("accuracy") is not None:  # a class-conditional run: did it draw the digits asked for
+                self.print(f"           accuracy {e['accuracy']:.3f} (the digit asked for, guidance {e['guidance']:g})")
         elif kind in ("finished", "stopped", "failed"):
             self.close_bar()
             colour = {"finished": "green", "stopped": "yellow", "failed": "red"}[kind]

@@ -12,8 +12,8 @@ from typing import Any
 from diffdash.formats import format_at, format_loss, format_seconds
 from diffdash.runs.history import History, read_history
 from diffdash.store import RunDir
-from diffdash.study.progress import Row, StudyProgress
 from diffdash.study.spec import Member, Study
+from diffdash.study.status import Row, StudyProgress
 
 # options whose change changes what the validation loss measures: values on either side are not comparable
 LOSS_KINDS = ("model", "loss")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from diffdash.formats import format_loss, format_seconds
-from diffdash.study.search_progress import TrialRow, trial_rows
+from diffdash.study.search_status import TrialRow, trial_rows
 from diffdash.study.search_trials import describe, open_search
 from diffdash.study.spec import Study
 

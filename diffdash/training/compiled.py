@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
-from diffdash.distributed.parallel import DataParallel
 from diffdash.distributed.world import World
+from diffdash.training.one_process import step_for
 
 
 def compile_problem(device: str) -> str | None:
@@ -60,14 +60,14 @@ def compiled_parallel(world: World, net: torch.nn.Module, session: Any, say: Cal
     records under "compile_result": used and seconds, or the error that made training go on uncompiled)."""
     started = time.monotonic()
     try:
-        parallel = DataParallel(world, torch.compile(net, dynamic=False), session.device)
+        parallel = step_for(world, torch.compile(net, dynamic=False), session.device)
         warm_up(parallel, session)
     except Exception as exc:  # noqa: BLE001 - any compile failure: train uncompiled rather than fail the run
         net.zero_grad(set_to_none=True)
         text = str(exc).strip()
         reason = f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
         say(f"warning: --compile failed, training uncompiled ({reason[:300]})")
-        return DataParallel(world, net, session.device), {"used": False, "error": reason[:1000]}
+        return step_for(world, net, session.device), {"used": False, "error": reason[:1000]}
     net.zero_grad(set_to_none=True)
     return parallel, {"used": True, "backend": "inductor", "seconds": round(time.monotonic() - started, 2)}
 

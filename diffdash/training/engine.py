@@ -14,7 +14,6 @@ from typing import Any
 from diffdash.checkpoint import load_checkpoint
 from diffdash.controls import Controls
 from diffdash.distributed.group import is_peer_failure
-from diffdash.distributed.parallel import DataParallel
 from diffdash.distributed.world import World, threads_per_worker
 from diffdash.fsutil import is_disk_full
 from diffdash.machine.devices import apply_threads, available_cores
@@ -24,6 +23,7 @@ from diffdash.store import RunDir
 from diffdash.training.compiled import compiled_parallel
 from diffdash.training.loop import Trainer
 from diffdash.training.losses import LOSS_READ_EVERY
+from diffdash.training.one_process import step_for
 from diffdash.training.previews import Previews
 from diffdash.training.recorder import Listener, Recorder, quiet
 from diffdash.training.session import describe, open_session, opening
@@ -95,7 +95,7 @@ class Engine:
             state.clock.exclude(result.get("seconds", 0.0))  # setup, not training time
             compiled = {"compile_result": result}
         else:
-            parallel = DataParallel(self.world, state.net, session.device)
+            parallel = step_for(self.world, state.net, session.device)
         description = {**describe(session, state), **self.world_record(), **compiled}
         recorder.open(resume, description, epochs=cfg.epochs, steps_per_epoch=session.steps_per_epoch)
         previews.forward_strip()

@@ -16,9 +16,9 @@ import torch
 from diffdash.controls import Controls
 from diffdash.diffusion.base import SamplingStopped
 from diffdash.distributed.group import is_peer_failure
-from diffdash.distributed.parallel import DataParallel
 from diffdash.fsutil import is_disk_full
 from diffdash.training.losses import NonFiniteLoss, StepLosses
+from diffdash.training.one_process import Step
 from diffdash.training.previews import Previews
 from diffdash.training.recorder import Recorder
 from diffdash.training.session import Session, validation_loss
@@ -36,7 +36,7 @@ class Trainer:
         controls: Controls,
         say: Callable[[str], None],
         loss_read_every: int,
-        parallel: DataParallel,
+        parallel: Step,
     ):
         self.session, self.config, self.state = session, session.config, state
         self.recorder, self.previews, self.controls, self.say = recorder, previews, controls, say

@@ -15,7 +15,8 @@ class Series:
     `group` (a run's name) lets the legend name each colour once when several series share it; `kind`
     (train or val) is what the `t` key filters on; `epoch_marks` draws a marker at every point, for
     series with one value per epoch; `notes`, one text per point, is what the readout adds beside a point's
-    value (an evaluation's digits covered and confidence beside its FID).
+    value (an evaluation's digits covered and confidence beside its FID); `band` (e.g. "mean ± 1 std") marks
+    the dimmer edge of a group's band, which the legend names once.
     """
 
     name: str
@@ -28,3 +29,4 @@ class Series:
     group: str | None = None
     epoch_marks: bool = False
     notes: Sequence[str] | None = None
+    band: str | None = None

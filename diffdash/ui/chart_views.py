@@ -1,21 +1,25 @@
 """What the chart can show besides the loss (the `g` key, the same in the dashboard and compare), as plain data.
 
-One quantity per view, so no view puts two units on one axis: sample quality (the FID of each `--eval-every`
-evaluation, its digits covered and confidence on the readout), the gradient norm and the learning rate of
-every step, and the training process's CPU % and memory from its `system` samples. A run recorded before
-diffdash logged these has none: the chart then says so instead of drawing nothing.
+One quantity per view, so no view puts two units on one axis: sample quality as curves over training (each
+`--eval-every` evaluation's FID, digits covered of 10, and mean confidence with, for class-conditional runs,
+accuracy beside it: both shares of the samples; the other figures on the readout), the gradient norm and the
+learning rate of every step, and the training process's CPU % and memory from its `system` samples. A run
+recorded before diffdash logged these has none: the chart then says so instead of drawing nothing.
 """
 
 from __future__ import annotations
 
-from diffdash.compare.quality_curve import eval_x, quality_note, scored
+from diffdash.compare.quality_curve import QUALITY_FIGURES, eval_x, quality_curve, quality_note
 from diffdash.runs.history import History
 from diffdash.ui.chart_series import Series
 
-CHART_VIEWS = ("loss", "quality", "grad_norm", "lr", "cpu", "memory")
+CHART_VIEWS = ("loss", "quality", "digits", "confidence", "grad_norm", "lr", "cpu", "memory")
+QUALITY_VIEWS = tuple(QUALITY_FIGURES)  # drawn from eval events, against the same x axes as the loss
 VIEW_TITLES = {
     "loss": "loss",
     "quality": "FID (MNIST classifier)",
+    "digits": "digits covered (of 10)",
+    "confidence": "confidence (accuracy: conditional runs)",
     "grad_norm": "gradient norm",
     "lr": "learning rate",
     "cpu": "CPU %",
@@ -23,6 +27,8 @@ VIEW_TITLES = {
 }
 EMPTY_TEXT = {
     "quality": "no FID: --eval-every K or diffdash eval",  # fits the chart of an 80-column dashboard
+    "digits": "no evaluations: --eval-every K or diffdash eval",
+    "confidence": "no evaluations: --eval-every K or diffdash eval",
     "grad_norm": "no gradient norms: this run was recorded before diffdash logged them",
     "lr": "no learning rates: this run was recorded before diffdash logged them",
     "cpu": "no CPU samples yet (one every few seconds of training)",
@@ -59,13 +65,15 @@ def figure_series(
         values = [v / scale for v in y] if scale != 1.0 else y
         return [Series(f"{prefix}{label}", x, values, colour, smooth=smooth, group=group)]
 
-    if view == "quality":
-        evals = scored(h)
-        if not evals:
-            return []
-        fids, notes = [e["fid"] for e in evals], [quality_note(e) for e in evals]
-        return [Series(f"{prefix}FID", eval_x(evals), fids, color, smooth=False, group=group, epoch_marks=True,
-                       notes=notes)]  # fmt: skip
+    if view in QUALITY_FIGURES:
+        out = []
+        for (name, figure), colour in zip(QUALITY_FIGURES[view], (color, second_color), strict=False):
+            evals, values = quality_curve(h, figure)
+            if values:
+                notes = [quality_note(e, shown=figure) for e in evals]
+                out.append(Series(f"{prefix}{name}", eval_x(evals), values, colour, smooth=False, group=group,
+                                  epoch_marks=True, notes=notes))  # fmt: skip
+        return out
     if view == "grad_norm":
         return line("grad_norm", "grad norm", color, True)
     if view == "lr":

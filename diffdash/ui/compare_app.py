@@ -26,6 +26,7 @@ from diffdash.compare.shared import val_set_warning
 from diffdash.options.run_kinds import loss_kinds_warning
 from diffdash.store import RunDir
 from diffdash.ui.compare_data import CompareRun, chart_series, scrub_epochs
+from diffdash.ui.compare_groups import group_names, group_series, groups_text
 from diffdash.ui.compare_panels import ConfigDiffTable, GridRow, RunPicker, SummaryTable, run_text
 from diffdash.ui.compare_view import put_back, view_state
 from diffdash.ui.widgets.chart_keys import CHART_ACTIONS, ChartApp
@@ -80,11 +81,15 @@ class CompareApp(ChartApp):
         image_cls: type[Widget] | None = None,
         poll_s: float = POLL_S,
         state: dict | None = None,
+        group_by: str | None = None,
+        band: str = "std",
     ):
         super().__init__()
         self.restore = state  # the view as it was left for "open run" (view_state), put back on mount
         self.poll_s = poll_s
         self.runs = [CompareRun(run, i) for i, run in enumerate(runs)]
+        self.group_by, self.band = group_by, band  # --group-by: each group's mean with a band (compare_groups)
+        self.group_of = group_names(self.runs, group_by) if group_by else []
         self.image_mode = image_mode
         self.image_cls = image_cls
         self.epochs: list[int] = []
@@ -99,6 +104,7 @@ class CompareApp(ChartApp):
             with TabPane("Curves [1]", id="curves"), VerticalScroll(id="curves-body"):
                 yield LossChart("loss", id="chart")
                 yield SummaryTable(id="summary")
+                yield Static(id="groups")
                 yield ConfigDiffTable(id="diff")
             with TabPane("Samples [2] ←/→", id="samples"), Vertical():
                 yield GridRow(self.runs, self.image_mode, self.image_cls, id="grids")
@@ -123,7 +129,11 @@ class CompareApp(ChartApp):
     def runs_changed(self) -> None:
         """Redraw everything that depends on the runs or on which of them are shown."""
         shown = [r for r in self.runs if r.shown]
-        self.chart.set_series(chart_series(self.runs, self.chart_view))
+        self.chart.set_series(self.chart_lines())
+        groups = self.query_one("#groups", Static)
+        groups.display = bool(self.group_by)
+        if self.group_by:
+            groups.update(groups_text(self.runs, self.group_of, self.group_by, self.band))
         self.query_one(SummaryTable).update_runs(self.runs)
         self.query_one(ConfigDiffTable).update_runs(self.runs)
         labels, configs = [r.label for r in shown], [r.config for r in shown]
@@ -155,7 +165,13 @@ class CompareApp(ChartApp):
 
     def chart_series_changed(self) -> None:
         """`g`: the chart shows another view of every shown run."""
-        self.chart.set_series(chart_series(self.runs, self.chart_view))
+        self.chart.set_series(self.chart_lines())
+
+    def chart_lines(self) -> list:
+        """The loss of each run, or with --group-by each group's mean and band; the other views per run."""
+        if self.group_by and self.chart_view == "loss":
+            return group_series(self.runs, self.group_of, self.group_by, self.band)
+        return chart_series(self.runs, self.chart_view)
 
     def watch_epoch(self) -> None:
         self.draw_grids()
@@ -282,7 +298,7 @@ class CompareApp(ChartApp):
         self.exit()
 
 
-def run_compare(runs: list[RunDir], image_mode: str = "auto") -> None:
+def run_compare(runs: list[RunDir], image_mode: str = "auto", group_by: str | None = None, band: str = "std") -> None:
     """Start the app; the image class is chosen first, since textual-image asks the terminal on import.
 
     "Open run" in the palette leaves compare for that run's dashboard; quitting it comes back here.
@@ -293,7 +309,7 @@ def run_compare(runs: list[RunDir], image_mode: str = "auto") -> None:
     image_cls = image_class(image_mode)
     state = None
     while True:
-        app = CompareApp(runs, image_mode=image_mode, image_cls=image_cls, state=state)
+        app = CompareApp(runs, image_mode=image_mode, image_cls=image_cls, state=state, group_by=group_by, band=band)
         app.run()
         if app.opened is None:
             return

@@ -13,7 +13,7 @@ from textual import events
 from textual.widgets import DataTable, Static
 
 from diffdash.formats import format_loss, format_seconds
-from diffdash.study.search_progress import TrialRow, rows_with
+from diffdash.study.search_status import TrialRow, rows_with
 from diffdash.study.search_trials import describe
 from diffdash.ui.study_app import STATE_STYLE, StudyBoard, progress_cell
 from diffdash.ui.study_app import run_board as run_study_board

@@ -18,8 +18,8 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Footer, Static
 
 from diffdash.formats import STATE_COLOURS, format_loss, format_seconds
-from diffdash.study.progress import Row, StudyProgress, sparkline, study_eta
 from diffdash.study.spec import Member, Study
+from diffdash.study.status import Row, StudyProgress, sparkline, study_eta
 from diffdash.ui.screens import ConfirmScreen
 
 COLUMNS = ("", "run", "model", "state", "epochs", "last val", "best val @ep", "val loss", "FID (MNIST clf)", "time")

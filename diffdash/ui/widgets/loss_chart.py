@@ -251,6 +251,8 @@ class LossChart(Vertical):
                 entries.append(Text("─ train" + (f" ({smoothing})" if smooth else ""), style="dim"))
             if "val" in kinds:
                 entries.append(Text("─●─ val", style="dim"))
+            bands = dict.fromkeys(s.band for s in series if s.band)  # a group's band edges, named once
+            entries += [Text(f"┈ dimmer: {band}", style="dim") for band in bands]
             return self._flow(entries)
         for s in series:
             label = s.name + (f" {smoothing}" if self.smoothed(s) else "") + (" ●" if s.epoch_marks else "")

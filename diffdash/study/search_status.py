@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from diffdash.formats import format_loss, format_seconds
-from diffdash.study.progress import Row, StudyProgress
 from diffdash.study.search_trials import PRUNED, TrialInfo, best_first, describe, read_trials
 from diffdash.study.spec import Study
+from diffdash.study.status import Row, StudyProgress
 
 
 @dataclass
