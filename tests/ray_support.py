@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -80,8 +81,34 @@ class RayCluster:
         for proc in self.extra:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
-        subprocess.run([self.ray, "stop", "--force"], capture_output=True, timeout=60)
+        self.stop_head()
         shutil.rmtree(self.temp, ignore_errors=True)
+
+    def stop_head(self) -> None:
+        """This cluster's processes only (those naming its temp folder or its port, and everything under them):
+        `ray stop` would also stop any other Ray on the machine, e.g. another test run's."""
+        port = re.compile(rf":{self.address.rsplit(':', 1)[1]}(\s|$)")
+        own = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            with contextlib.suppress(OSError):
+                args = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                if str(self.temp) in args or port.search(args):
+                    own.append(int(cmdline.parent.name))
+        doomed = own + [pid for pid in own for pid in descendants(pid)]
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in doomed:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
+            deadline = time.monotonic() + 10
+            while sig == signal.SIGTERM and time.monotonic() < deadline and any(_alive(p) for p in doomed):
+                time.sleep(0.2)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is gone
+    except (OSError, IndexError):
+        return False
 
 
 def descendants(pid: int) -> list[int]:

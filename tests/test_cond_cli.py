@@ -26,6 +26,7 @@ def cond_root(tmp_path_factory, small_classifier):
     result = invoke("new", *TINY, *args, runs=root, env={"DIFFDASH_DATA": str(cache)})
     assert result.exit_code == 0, result.output
     RunDir(root / "cond").release_lock()
+    (root / "new-output.txt").write_text(result.output)
     return root, cache
 
 
@@ -138,6 +139,8 @@ def test_class_flags_on_an_unconditional_run_are_refused(template_run, tmp_path,
 
 def test_eval_every_records_accuracy_beside_fid(cond_root):
     (evaluation,) = read_history(RunDir(cond_root[0] / "cond")).evals
+    shown = f"accuracy {evaluation['accuracy']:.3f} (the digit asked for, guidance 2)"
+    assert shown in (cond_root[0] / "new-output.txt").read_text(), "the headless lines print it under the FID"
     assert evaluation["guidance"] == 2.0 and 0 <= evaluation["accuracy"] <= 1 and evaluation["fid"] > 0
     rows = evaluation["per_digit"]
     assert [r["digit"] for r in rows] == list(range(10)) and sum(r["n"] for r in rows) == EVAL_N

@@ -41,3 +41,17 @@ def test_max_time_stops_with_a_checkpoint_and_resume_extends_it(tmp_path):
     whole = invoke("new", *args, "--name", "whole", runs=runs)
     assert whole.exit_code == 0, whole.output
     assert step_losses(run) == step_losses(RunDir(runs / "whole"))  # stopped and resumed exactly
+
+
+def test_a_run_stopped_by_max_time_is_scored_where_it_stopped(tmp_path, monkeypatch, small_classifier):
+    """With --eval-every, the budget's stop ends the quality curve at the budget (mid-epoch), so runs compare at
+    equal training time; a run stopped by the user is not scored again."""
+    monkeypatch.setenv("DIFFDASH_DATA", str(small_classifier[1]))  # the cached classifier: no minute of training
+    runs = tmp_path / "runs"
+    args = [*TINY, "--epochs", "3", "--threads", "1", "--eval-every", "1", "--eval-n", "20", "--sample-steps", "5"]
+    result = invoke("new", *args, "--max-time", "0.001s", "--name", "budget", runs=runs)
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in RunDir(runs / "budget").metrics_path.read_text().splitlines()]
+    evals = [e for e in events if e["event"] == "eval"]
+    assert len(evals) == 1 and evals[0]["step"] == 1, evals  # scored at the step it stopped, before any epoch end
+    assert events[-1]["event"] == "stopped" and events.index(evals[0]) < len(events) - 1

@@ -86,6 +86,7 @@ def test_the_scheduler_view_joins_the_run_folder():
     assert joined_state("pending", JobView("pending", reason="Priority")) == ("pending", "Priority")
     assert joined_state("stopped", JobView("pending", reason="BeginTime")) == ("requeued", "BeginTime")
     assert joined_state("running", JobView("running")) == ("running", "")
+    assert joined_state("stopped", JobView("completing")) == ("stopped", "completing")  # cancelled, not starting
     assert joined_state("stopped", JobView("cancelled", live=False)) == ("cancelled", "")
     assert joined_state("crashed", JobView("node_fail", live=False)) == ("failed", "NODE_FAIL")
     assert joined_state("finished", JobView("pending")) == ("finished", "")

@@ -95,7 +95,8 @@ def test_cancelled_job_shows_cancelled_and_continues(slurm, long_study, tmp_path
         assert proc.wait(120) == 1  # the runner reports the member cancelled
     finally:
         proc.kill()
-    assert "a: cancelled" in (tmp_path / "run.log").read_text()
+    said = (tmp_path / "run.log").read_text()
+    assert "a: cancelled" in said and "cancelled: a;" in said and "failed: a" not in said, said  # not a fault
     text, rows = status(path, root, slurm.env)
     print(text)
     assert rows["a"]["state"] == "cancelled" and rows["a"]["epoch"] < 8

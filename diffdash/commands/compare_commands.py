@@ -110,9 +110,14 @@ def export_command(
     if output is None:
         sys.stdout.write(text)
         return
+    from diffdash.commands.output_paths import refused
     from diffdash.fsutil import atomic_write
 
-    atomic_write(output, lambda f: f.write(text.encode()))
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)  # -o new/dir/m.csv makes the folder, as sample -o does
+        atomic_write(output, lambda f: f.write(text.encode()))
+    except OSError as exc:
+        raise refused(output, exc, "--output") from None
     click.echo(f"wrote {len(rows)} rows to {output}", err=True)
 
 
@@ -166,6 +171,10 @@ def compare_command(
     command, q quit. Each run keeps one colour (by its place in the command line); live runs refresh.
     """
     runs = find_runs(runs_dir, run_refs, least=2)
+    if output is not None:
+        from diffdash.commands.output_paths import check_output
+
+        check_output(output)  # a device, FIFO or folder: exit 2 before any work, never a traceback after it
     if output is not None or (group_by is not None and (plain or not has_terminal())):
         compare_grouped(runs, group_by, band, output)
         return
@@ -207,7 +216,13 @@ def compare_grouped(runs, key: str | None, band: str, output: Path | None) -> No
             require_matplotlib()
         except MatplotlibMissing as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo(f"wrote {write_bands(groups, output, band)}")
+        from diffdash.commands.output_paths import refused
+
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            click.echo(f"wrote {write_bands(groups, output, band)}")
+        except OSError as exc:  # the folder changed meanwhile (removed, read-only, full)
+            raise refused(output, exc, "--output") from None
 
 
 commands = [compare_command, diff_command, export_command]

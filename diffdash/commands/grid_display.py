@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 RENDERABLES = {"halfcell": "HalfcellImage", "unicode": "UnicodeImage", "sixel": "SixelImage", "kitty": "TGPImage"}
@@ -17,6 +21,31 @@ def fresh_path(path: Path) -> Path:
     while (candidate := path.with_name(f"{path.stem}-{k}{path.suffix}")).exists():
         k += 1
     return candidate
+
+
+def write_fresh(path: Path, write: Callable[[Path], object]) -> Path:
+    """`write` a file to a temporary name beside `path`, then give it `path` or, when that exists by then
+    (another `sample -o` with the same name, or a file the user made while this one sampled), the first free
+    fresh name: a hard link never replaces a name, so two writers never overwrite each other."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        candidate = path
+        while True:
+            try:
+                os.link(tmp, candidate)
+                return candidate
+            except FileExistsError:
+                candidate = fresh_path(path)
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK):
+                    raise
+                os.replace(tmp, candidate)  # no hard links here (FAT, some FUSE): the name checked just before
+                return candidate
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def show_grid(path: Path, mode: str = "auto", force: bool = False) -> bool:

@@ -73,7 +73,7 @@ def write_json(path: Path, events: list[dict[str, Any]], reference: float | None
 
 
 def write_png(path: Path, events: list[dict[str, Any]], reference: float | None, title: str) -> Path | None:
-    """FID (left axis, log) and accuracy (right axis) against guidance; None without matplotlib."""
+    """FID (left axis) and accuracy (right axis) against guidance; None without matplotlib."""
     from diffdash.compare.report import MatplotlibMissing, require_matplotlib
 
     try:
@@ -93,7 +93,7 @@ def write_png(path: Path, events: list[dict[str, Any]], reference: float | None,
     ax.grid(True, alpha=0.3)
     acc = ax.twinx()
     acc.plot(ws, [100 * e["accuracy"] for e in events], "s-", color="tab:red", label="accuracy")
-    acc.set_ylabel("accuracy (%): classifier names the digit asked for", color="tab:red")
+    acc.set_ylabel("accuracy (%): the digit asked for", color="tab:red")
     acc.set_ylim(0, 100)
     ax.set_title(f"{title}: FID and accuracy against guidance (n={events[0]['n']})", fontsize=10)
     fig.legend(loc="lower center", ncol=3, fontsize=8)

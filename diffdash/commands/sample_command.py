@@ -19,7 +19,7 @@ from diffdash.commands.common import (
     run_sampler,
     runs_dir_option,
 )
-from diffdash.commands.grid_display import fresh_path, show_grid
+from diffdash.commands.grid_display import fresh_path, show_grid, write_fresh
 from diffdash.options.cond_options import GUIDANCE_HELP
 
 SAMPLE_MAX = 10_000  # a 100x100 grid; more is a data set, which `eval` scores in batches without a grid
@@ -153,7 +153,13 @@ def sample_command(
     x = generate(process, net, n, sampler=sampler, steps=steps, seed=seed, batch=batch, **options)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        save_grid(x, output, nrow=per_row if cond is not None and cond.digit == "all" else None)
+        nrow = per_row if cond is not None and cond.digit == "all" else None
+        if force:
+            save_grid(x, output, nrow=nrow)
+        else:  # the name is taken again at the last moment: another process may have written it meanwhile
+            requested = taken or output
+            output = write_fresh(requested, lambda tmp: save_grid(x, tmp, nrow=nrow))
+            taken = requested if output != requested else None
     except OSError as exc:  # the folder changed while sampling (removed, made read-only, filled up)
         from diffdash.commands.output_paths import refused
 

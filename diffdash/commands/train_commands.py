@@ -194,8 +194,14 @@ def resume_command(
     run = find_run(runs_dir, run_ref)
     config = prepare_resume(run)
     if epochs is not None:
+        from diffdash.options.run_options import MAX_EPOCHS
+
         if epochs < 1:
             raise bad("epochs", f"epochs must be at least 1, got {epochs}")
+        if epochs > MAX_EPOCHS:  # as `new`: recorded, a typo would leave a config.json no command reads
+            raise bad("epochs", f"epochs must be at most {MAX_EPOCHS}, got {epochs}")
+        if epochs < (done := trained_epochs(run)):  # else the run is marked finished at `done`/`epochs`
+            raise bad("epochs", f"--epochs is the total: {run.id} has trained {done} epochs, got {epochs}")
         config.epochs = epochs
     if compile_ is not None and compile_ != config.compile:
         if nproc > 1:  # the workers read the run's config.json, which says how it was trained so far

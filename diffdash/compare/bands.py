@@ -159,6 +159,13 @@ def bands_figure(groups: list[Group], path: Path, band: str = "std", colours: li
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    import io
+
+    from diffdash.fsutil import atomic_write
+
+    fmt = Path(path).suffix.lstrip(".").lower()  # bands.svg or .pdf as before; PNG for any other name
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt if fmt in fig.canvas.get_supported_filetypes() else "png")
     plt.close(fig)
+    atomic_write(path, lambda f: f.write(buf.getvalue()))  # a kill mid-write never leaves half a PNG at `path`
     return path

@@ -40,7 +40,8 @@ def __getattr__(name: str) -> Any:
 
 
 @cache
-def _torch_parts() -> dict[str, Any]:  # noqa: C901 - the network's classes, made once torch is wanted
+def _torch_parts() -> dict[str, Any]:
+    """The network's torch classes, made on first use (torch imported here, not when the module is)."""
     import math
     from collections.abc import Sequence
 

@@ -35,7 +35,7 @@ def remove_stale_new_folders(root: Path) -> None:
 def remove_stale_temp_files(run: RunDir) -> list[Path]:
     """Temporary files of writes a killed process never finished (.last.pt.*.tmp, ...): call under the lock."""
     removed = []
-    for folder in (run.path, run.checkpoints_dir, run.samples_dir, *run.samples_dir.glob("*/")):
+    for folder in (run.path, run.checkpoints_dir, run.samples_dir, *run.samples_dir.glob("*/"), run.path / "eval"):
         if folder.is_dir():
             for tmp in folder.glob(".*.tmp"):
                 if tmp.is_file():

@@ -74,9 +74,12 @@ def closing(
     if all(m.name in done for m in members):
         say(f"study {study.name}: all {len(members)} runs finished")
         return 0
+    cancelled = [name for name, why in failed.items() if why.startswith("cancelled")]  # `study cancel`, not a fault
+    broken = [name for name in failed if name not in cancelled]
     say(
         f"study {study.name}: {len(done)}/{len(members)} runs finished"
-        + (f", failed: {', '.join(failed)}" if failed else "")
+        + (f", failed: {', '.join(broken)}" if broken else "")
+        + (f", cancelled: {', '.join(cancelled)}" if cancelled else "")
         + "; run the same command again to continue"
     )
     return 0 if stopped and not failed else 1

@@ -7,6 +7,7 @@ steps at a time (losses.py).
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from collections.abc import Callable
@@ -45,6 +46,7 @@ class Trainer:
         self.timer = EpochTimer()  # restarted as each epoch starts
         self.max_time_s = self.config.max_time_s()  # --max-time: training seconds (runs/time_spent.py) before a stop
         self.out_of_time = False
+        self.evaluated_step: int | None = None  # the step of the last --eval-every score
 
     def train(self) -> str:
         """Train until done, stopped or failed; returns the final state."""
@@ -52,6 +54,8 @@ class Trainer:
             self.epochs()
         except SamplingStopped:
             self.checkpoint()
+            if self.out_of_time:
+                self.closing_evaluation()
             return self.recorder.finish("stopped", reason="max-time" if self.out_of_time else None)
         except NonFiniteLoss as exc:
             return self.recorder.finish("failed", str(exc))
@@ -178,9 +182,19 @@ class Trainer:
             self.preview(epoch)
         if self.session.quality is not None and self.session.quality.due(epoch) and self.session.world.main:
             self.previews.evaluate(s)
+            self.evaluated_step = s.step
         s.epoch_end_due = None
         if epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs:
             self.checkpoint()
+
+    def closing_evaluation(self) -> None:
+        """A run stopped by --max-time is scored where it stopped (with --eval-every), so its quality curve ends at
+        the budget and runs compare at equal training time. A user's stop during it skips it."""
+        if self.session.quality is None or not self.session.world.main or self.evaluated_step == self.state.step:
+            return
+        self.controls.stop.clear()  # the stop was the budget's own request, not the user's
+        with contextlib.suppress(SamplingStopped):
+            self.previews.evaluate(self.state)
 
     def checkpoint(self) -> None:
         self.read_losses()  # the epoch's loss sum is complete in what is saved

@@ -46,7 +46,9 @@ def joined_state(folder_state: str, view: JobView | None) -> tuple[str, str]:
     if view.live:
         if view.state in ("pending", "requeued", "requeue_hold", "requeue_fed"):
             return ("requeued" if trained else "pending"), note or view.state
-        if view.state in ("running", "completing", "configuring") and folder_state in ("pending", "stopped", "crashed"):
+        if view.state == "completing":  # the job is ending (cancelled, requeued): its run has already stopped
+            return folder_state, note or view.state
+        if view.state in ("running", "configuring") and folder_state in ("pending", "stopped", "crashed"):
             return "starting", note
         return folder_state, note
     if view.state == "cancelled":

@@ -135,12 +135,14 @@ class SampleImage(Vertical):
         self._fit()
 
     def _fit(self) -> None:
-        """Largest square (in pixels) that fits: width w cells by w/2 rows, a cell being 1x2 pixels."""
+        """Largest picture of the grid's own shape that fits: width w cells by w·(h/w)/2 rows, a cell being 1x2
+        pixels (a square grid: w by w/2; a class-conditional run's 10 rows of 4 are taller than wide)."""
         avail_w = max(self.size.width, 1)
         avail_h = max(self.size.height - 1, 1)  # the caption line
-        cols = max(min(avail_w, 2 * avail_h), 2)
+        ratio = self._full.size[1] / self._full.size[0] if self._full is not None else 1.0  # height / width
+        cols = max(min(avail_w, int(2 * avail_h / ratio)), 2)
         self._picture.styles.width = cols
-        self._picture.styles.height = max(cols // 2, 1)
+        self._picture.styles.height = max(int(cols * ratio) // 2, 1)
         if self.crop_small and self._full is not None:
             digits = grid_digits(self._full.size)
             crop = digits >= 3 and cols < MIN_DIGIT_CELLS * digits
