@@ -1,6 +1,6 @@
 """What pruning saves: the same search (TPE over lr, log 1e-4..3e-3, x n_hidden choices, on the bundled subset)
-run twice with `diffdash study run`, once with the median pruner and once without; prints each one's wall time,
-the ratio, the trials pruned, and the best trial each found (its setting and validation loss).
+run twice with `diffdash study run`, once with a pruner (`--pruner median|halving`) and once without; prints
+each one's wall time, the ratio, the trials pruned, and the best trial each found (its setting and validation loss).
 
     python benchmarks/bench_search_pruning.py [--trials 16] [--epochs 6] [--parallel 2] [--train-limit 256]
     python benchmarks/bench_search_pruning.py --smoke    # 4 trials x 2 epochs of 128 digits: the plumbing, ~3 min
@@ -86,6 +86,7 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--train-limit", type=int, default=256)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--pruner", choices=("median", "halving"), default="median", help="the pruned search's pruner")
     ap.add_argument("--seeds", type=int, default=0, help="retrain each best setting with this many seeds")
     ap.add_argument("--smoke", action="store_true", help="4 trials x 2 epochs of 128 digits, one at a time")
     args = ap.parse_args()
@@ -99,9 +100,9 @@ def main() -> None:
     common = dict(epochs=args.epochs, train_limit=args.train_limit, threads=args.threads, trials=args.trials)
     startup = min(4, max(1, args.trials // 2))  # trials finished before the median pruner prunes
     print(f"{args.trials} trials x {args.epochs} epochs of {args.train_limit} digits, {args.parallel} at a time, "
-          f"{args.threads} thread(s) each; {os.cpu_count()} CPUs; folder {folder}")  # fmt: skip
+          f"{args.threads} thread(s) each; pruner {args.pruner}; {os.cpu_count()} CPUs; folder {folder}")  # fmt: skip
     results = {}
-    for name, pruner in (("pruned", "median"), ("unpruned", "none")):
+    for name, pruner in (("pruned", args.pruner), ("unpruned", "none")):
         text = STUDY.format(name=name, pruner=pruner, startup=startup, **common)
         seconds = run_study(text, folder, name, args.parallel, env)
         trials = read_trials(load_study(folder / f"{name}.toml"), folder / "runs")
@@ -124,8 +125,10 @@ def main() -> None:
           "start, which pruning does not save)")  # fmt: skip
     print(f"best setting: pruned lr {a.params['lr']:.3g} n_hidden {a.params['n_hidden']} val {a.value:.5f}; "
           f"unpruned lr {b.params['lr']:.3g} n_hidden {b.params['n_hidden']} val {b.value:.5f}")  # fmt: skip
-    print(f"same n_hidden: {same}; lr ratio {a.params['lr'] / b.params['lr']:.2f}"
-          + ("" if args.seeds else "; --seeds 3 tells whether the two bests differ beyond the seed spread"))
+    print(
+        f"same n_hidden: {same}; lr ratio {a.params['lr'] / b.params['lr']:.2f}"
+        + ("" if args.seeds else "; --seeds 3 tells whether the two bests differ beyond the seed spread")
+    )
     if args.seeds:
         spreads = {}
         for name, (_, best, _) in results.items():

@@ -92,9 +92,29 @@ def build_config(**kw) -> RunConfig:
     if kw.get("compile"):
         check_compile(kw.get("device", "auto"))
     try:
-        return RunConfig(**from_text(kw)).validate()
+        config = RunConfig(**from_text(kw)).validate()
     except ConfigError as exc:
         raise config_error(exc) from None
+    refuse_unused(config)
+    return config
+
+
+def refuse_unused(config: RunConfig) -> None:
+    """A flag typed for another kind of run (--unet-channels with the CNN, --guidance without --cond class,
+    --kernel-size for DDPM) would be dropped from config.json without a word: exit 2 saying what it is for."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    for option in OPTIONS:
+        typed = ctx.get_parameter_source(option.name) is click.core.ParameterSource.COMMANDLINE
+        if option.cli and option.applies_to and typed and not option.applies(config):
+            if option.network:
+                used = f"--net {option.network} runs, and this one is --net {config.net}"
+            elif option.applies_to == "cond":
+                used = "class-conditional runs (--cond class)"
+            else:
+                used = f"cold-diffusion runs (--model cold), and this one is --model {config.model}"
+            raise click.BadParameter(f"{option.flag} is only for {used}: drop it", param_hint=option.flag)
 
 
 def check_compile(device: str) -> None:

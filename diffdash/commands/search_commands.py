@@ -15,11 +15,21 @@ def require_optuna() -> None:
         raise click.ClickException("a [search] needs Optuna: pip install 'diffdash[search]'") from None
 
 
+def refused_as_usage(read, study, root: Path):
+    """`read(study, root)`, or exit 2 with one line when the search's storage is damaged."""
+    from diffdash.study.runner import StudyRefused
+
+    try:
+        return read(study, root)
+    except StudyRefused as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 def search_status(study, file: Path, root: Path, as_json: bool) -> None:
     from diffdash.study.search_status import summary_line, table, trial_rows
 
     require_optuna()
-    rows = trial_rows(study, root)
+    rows = refused_as_usage(trial_rows, study, root)
     if as_json:
         out = {"study": study.name, "file": str(file), "runs_dir": str(root), "search": True}
         out["trials"] = [t.to_dict() for t in rows]
@@ -37,7 +47,7 @@ def search_report(study, file: Path, root: Path, output: Path) -> None:
     from diffdash.study.search_trials import read_trials
 
     require_optuna()
-    trials = read_trials(study, root)
+    trials = refused_as_usage(read_trials, study, root)
     if not trials:
         raise click.UsageError(f"no trial of search {study.name!r} in {root}: run `diffdash study run {file}` first")
     try:

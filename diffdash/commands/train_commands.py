@@ -200,8 +200,6 @@ def resume_command(
             raise bad("epochs", f"epochs must be at least 1, got {epochs}")
         if epochs > MAX_EPOCHS:  # as `new`: recorded, a typo would leave a config.json no command reads
             raise bad("epochs", f"epochs must be at most {MAX_EPOCHS}, got {epochs}")
-        if epochs < (done := trained_epochs(run)):  # else the run is marked finished at `done`/`epochs`
-            raise bad("epochs", f"--epochs is the total: {run.id} has trained {done} epochs, got {epochs}")
         config.epochs = epochs
     if compile_ is not None and compile_ != config.compile:
         if nproc > 1:  # the workers read the run's config.json, which says how it was trained so far

@@ -64,14 +64,25 @@ def open_search(study: Study, root: Path, *, create: bool = True, done: int = 0)
         pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=max(1, spec.warmup_epochs), reduction_factor=2)
     else:
         pruner = optuna.pruners.NopPruner()
-    return optuna.create_study(
-        storage=storage_url(root, study),
-        study_name=study.name,
-        direction=spec.direction,
-        sampler=sampler,
-        pruner=pruner,
-        load_if_exists=True,
-    )
+    from sqlalchemy.exc import DatabaseError  # Optuna's own dependency
+
+    try:
+        return optuna.create_study(
+            storage=storage_url(root, study),
+            study_name=study.name,
+            direction=spec.direction,
+            sampler=sampler,
+            pruner=pruner,
+            load_if_exists=True,
+        )
+    except DatabaseError as exc:  # cut short or overwritten: one line (exit 2), not SQLAlchemy's traceback
+        from diffdash.study.runner import StudyRefused
+
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise StudyRefused(
+            f"{path} is damaged ({reason}): Optuna cannot read the search's trials; to start the search afresh, "
+            "move it aside with the search's trial runs (diffdash rm)"
+        ) from None
 
 
 def trial_member(study: Study, number: int, stored: dict[str, Any]) -> Member:

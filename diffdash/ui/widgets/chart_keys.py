@@ -31,7 +31,7 @@ CHART_BINDINGS = [
             tooltip="Loss chart: stronger smoothing (EMA strength up)"),
     Binding("a", "cycle_axis", "x-axis", tooltip="Loss chart: x axis epoch / images seen / training time / step"),
     Binding("g", "cycle_view", "chart", show=False,
-            tooltip="Chart: loss / gradient norm / learning rate / CPU % / memory"),
+            tooltip="Chart: loss / FID / digits covered / confidence / gradient norm / learning rate / CPU % / memory"),
     Binding("r", "toggle_readout", "readout", show=False, tooltip="Loss chart: readout cursor on / off"),
     Binding("comma", "cursor(-1)", "cursor ←", key_display=",", show=False,
             tooltip="Loss chart: move the readout cursor left"),
@@ -49,7 +49,7 @@ CHART_HELP = """[b]t[/b]  loss chart: train / validation / both
 [b]l[/b]  loss chart: log / linear scale
 [b]m[/b]  loss chart: smoothing on / off (raw curve stays faint)   [b]\\[ ][/b]  smoothing strength
 [b]a[/b]  loss chart: x axis epoch / images seen / training time / step
-[b]g[/b]  chart shows: loss / gradient norm / learning rate / CPU % / memory
+[b]g[/b]  chart shows: loss / FID / digits / confidence (--eval-every) / grad norm / lr / CPU % / memory
 [b]r[/b]  readout cursor on / off   [b], .[/b]  move it (every curve's value at that x)
 [b]+ -[/b]  narrow / widen the x range (newest end)   [b]0[/b]  all of it"""
 
