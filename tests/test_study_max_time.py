@@ -39,7 +39,7 @@ def test_the_networks_study_is_valid_as_written():
     study = load_study(ROOT / "studies" / "networks.toml")
     members = {m.name: m.params for m in study.members}
     assert list(members) == ["ddpm-cnn", "ddpm-unet-16", "ddpm-unet-32", "cold-k13-s7-cnn", "cold-k13-s7-unet"]
-    assert {p["max_time"] for p in members.values()} == {"30m"} and {p["eval_every"] for p in members.values()} == {2}
+    assert {p["max_time"] for p in members.values()} == {"30m"} and {p["eval_every"] for p in members.values()} == {1}
     assert [p["net"] for p in members.values()] == ["cnn", "unet", "unet", "cnn", "unet"]
     assert members["ddpm-unet-32"]["unet_channels"] == "32,64,128"  # as `new` reads --unet-channels
     heavy = members["cold-k13-s7-unet"]

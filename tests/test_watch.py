@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -58,10 +59,12 @@ async def test_watch_follows_a_run_trained_by_another_process(tmp_path):
         deadline = time.monotonic() + 60
         while not (runs / "bg" / "status.json").is_file() and time.monotonic() < deadline:
             time.sleep(0.1)
+        proc.send_signal(signal.SIGSTOP)  # held until the watcher is up: a fast machine finishes 3 tiny epochs first
         run = resolve_run(runs, "bg")
         app = DashboardApp(run, image_mode="halfcell", image_cls=halfcell(), poll_s=0.2)
         async with app.run_test(size=(100, 30)) as pilot:
             seen_first = len(app.view.epochs)
+            proc.send_signal(signal.SIGCONT)
             assert seen_first < 3, "the run finished before the watcher started: nothing to follow"
             assert await wait_for(pilot, lambda: len(app.view.epochs) > seen_first, 120), "no new epoch picked up"
             assert await wait_for(pilot, lambda: app.query_one(SampleImage).path is not None, 60)
