@@ -34,6 +34,16 @@ def crashed(result: Result) -> str | None:
     return None
 
 
+def refused(result: Result, *words: str) -> str:
+    """A clean refusal: exit 2, no traceback, its last line naming each of `words`; returns that line."""
+    assert crashed(result) is None, crashed(result)
+    assert result.exit_code == 2, result.output
+    line = result.output.strip().splitlines()[-1]
+    for word in words:
+        assert word in line, line
+    return line
+
+
 def copy_run(template: Path, root: Path, name: str | None = None) -> Path:
     target = root / (name or template.name)
     root.mkdir(parents=True, exist_ok=True)

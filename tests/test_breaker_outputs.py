@@ -9,19 +9,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from fault_support import copy_run, crashed, invoke
+from fault_support import copy_run, crashed, invoke, refused
 from runs_data import recorded_runs
 
 PROC = os.path.isdir("/proc/self")  # Linux: /proc takes no new files, even from root
-
-
-def refused(result, *words: str) -> str:
-    assert crashed(result) is None, crashed(result)
-    assert result.exit_code == 2, result.output
-    line = result.output.strip().splitlines()[-1]
-    for word in words:
-        assert word in line, line
-    return line
 
 
 @pytest.fixture

@@ -9,16 +9,7 @@ import os
 import pickle
 
 import pytest
-from fault_support import TINY, copy_run, crashed, invoke
-
-
-def refused(result, *words: str) -> str:
-    assert crashed(result) is None, crashed(result)
-    assert result.exit_code == 2, result.output
-    line = result.output.strip().splitlines()[-1]
-    for word in words:
-        assert word in line, line
-    return line
+from fault_support import TINY, copy_run, invoke, refused
 
 
 def test_new_refuses_what_sample_refuses_and_non_finite_seconds(tmp_path):
