@@ -17,7 +17,7 @@ Parameter counts and memory estimates are measured on the module itself (machine
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +112,24 @@ def named_in(module: str, parts: dict[str, Any]) -> dict[str, Any]:
     for name, part in parts.items():
         part.__module__, part.__qualname__ = module, name
     return parts
+
+
+def torch_parts_access(
+    module: str, names: tuple[str, ...], parts: Callable[[], dict[str, Any]], main: str
+) -> tuple[Callable[[], type], Callable[[str], Any]]:
+    """(`network_class`, the module's `__getattr__`) for a network module whose torch classes `parts()` makes on
+    first use: `network_class()` is `parts()[main]`; `from module import Name` works for each of `names` (and
+    only those, so an unrelated attribute lookup never imports torch)."""
+
+    def network_class() -> type:
+        return parts()[main]
+
+    def getattr_(name: str) -> Any:
+        if name in names:
+            return parts()[name]
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return network_class, getattr_
 
 
 def count_parameters(model: torch.nn.Module) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from diffdash.models import count_parameters, named_in, use_fast_layout  # noqa: F401 - older home, still imported
+from diffdash.models import count_parameters, named_in, torch_parts_access, use_fast_layout  # noqa: F401 - older home
 from diffdash.options.option import Option
 from diffdash.options.values import check_n_hidden, message, parse_int_list
 
@@ -27,16 +27,6 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )  # fmt: skip
 TORCH_NAMES = ("CNN", "CNNBlock", "channels_last_layer_norm")
-
-
-def network_class() -> type:
-    return _torch_parts()["CNN"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in TORCH_NAMES:
-        return _torch_parts()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @cache
@@ -152,3 +142,6 @@ def _torch_parts() -> dict[str, Any]:
             return h
 
     return named_in(__name__, {"CNN": CNN, "CNNBlock": CNNBlock, "channels_last_layer_norm": channels_last_layer_norm})
+
+
+network_class, __getattr__ = torch_parts_access(__name__, TORCH_NAMES, _torch_parts, "CNN")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from diffdash.models import named_in
+from diffdash.models import named_in, torch_parts_access
 from diffdash.options.option import Option
 from diffdash.options.values import check_n_hidden, message, parse_int_list
 
@@ -43,16 +43,6 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )  # fmt: skip
 TORCH_NAMES = ("UNet", "ResBlock", "Attention", "sinusoidal")
-
-
-def network_class() -> type:
-    return _torch_parts()["UNet"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in TORCH_NAMES:
-        return _torch_parts()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @cache
@@ -154,3 +144,6 @@ def _torch_parts() -> dict[str, Any]:
 
     parts = {"UNet": UNet, "ResBlock": ResBlock, "Attention": Attention, "sinusoidal": sinusoidal}
     return named_in(__name__, parts)
+
+
+network_class, __getattr__ = torch_parts_access(__name__, TORCH_NAMES, _torch_parts, "UNet")
