@@ -3,15 +3,17 @@
     python benchmarks/bench_quality.py                          # budgets 10m,30m,60m, n=1000 (hours)
     python benchmarks/bench_quality.py --budgets 1m --n 200     # a smoke run (about 5 minutes)
     python benchmarks/bench_quality.py --budgets 10m --threads 1 --out /tmp/bq
+    python benchmarks/bench_quality.py --networks 'unet 16,32,64' --train-args '--ema 0.999 --eval-every 1'
 
-Per network (the coursework CNN, the default U-Net, a wider U-Net) and per budget, a real run is trained with
-`diffdash new --max-time BUDGET --headless` (training seconds, as every view counts them: previews and
-validation are left out), and its last checkpoint (EMA weights when kept) is scored: FID (MNIST classifier)
-of n samples with the run's own preview sampler and with dpm++2m 20 steps, digits covered (classes the
-classifier assigns at least 1 % of the samples to), mean confidence; beside the FID of n real training digits
-against the test split at the same n (the floor `diffdash eval` prints). FLOPs per image are torch's own
-counter over a training step's forward and backward. A grid of the first 64 samples of each scoring is written
-beside the runs (<out>/grids/; the runs in <out>/runs/) to look at. Prints the CPU it ran on and its load.
+Per network (the coursework CNN, the default U-Net, a wider U-Net) one real run is trained with `diffdash new --max-
+time BUDGET --headless` to the first budget and extended to each next one by `diffdash resume --max-time` (training
+seconds, as every view counts them: previews and validation are left out); at each budget its last checkpoint (EMA
+weights when kept) is scored: FID (MNIST classifier) of n samples with the run's own preview sampler and with dpm++2m
+20 steps, digits covered (classes the classifier assigns at least 1 % of the samples to), mean confidence; beside the
+FID of n real training digits against the test split at the same n (the floor `diffdash eval` prints). FLOPs per
+image are torch's own counter over a training step's forward and backward. A grid of the first 64 samples of each
+scoring is written beside the runs (<out>/grids/; the runs in <out>/runs/) to look at. Prints the CPU it ran on and
+its load.
 """
 
 from __future__ import annotations
@@ -70,14 +72,21 @@ def flops_per_image(config: RunConfig, batch: int = 32) -> float:
 
 
 def train(name: str, net_args: list[str], budget: str, args: argparse.Namespace) -> RunDir:
-    cmd = [
-        sys.executable, "-m", "diffdash", "new", "--headless", "--dataset", "mnist", "--data-dir", args.data_dir,
-        *net_args, "--max-time", budget, "--epochs", "1000", "--threads", str(args.threads),
-        "--runs-dir", str(args.runs_dir), "--name", name, "--progress-every", "120",
-    ]  # fmt: skip
-    print(f"  training {name}: {' '.join(cmd[3:])}", flush=True)
+    """Train `name` until its training time reaches `budget`: a new run the first time, else `resume --max-time`
+    extends the same run (so budgets 10m,30m,60m cost 60 minutes, not 100; the lr is constant, so the run at 30m
+    is the one a fresh 30m run would be, up to where its epochs end)."""
+    run_dir = args.runs_dir / name
+    common = ["--max-time", budget, "--headless", "--runs-dir", str(args.runs_dir), "--progress-every", "120"]
+    if (run_dir / "config.json").exists():
+        cmd = [sys.executable, "-m", "diffdash", "resume", name, *common]
+    else:
+        cmd = [
+            sys.executable, "-m", "diffdash", "new", "--dataset", "mnist", "--data-dir", args.data_dir, *net_args,
+            "--epochs", "1000", "--threads", str(args.threads), "--name", name, *common, *args.train_args.split(),
+        ]  # fmt: skip
+    print(f"  training {name} to {budget}: {' '.join(cmd[3:])}", flush=True)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL if args.quiet else None)
-    return RunDir(args.runs_dir / name)
+    return RunDir(run_dir)
 
 
 def scored(run: RunDir, clf, data, sampler: str, steps: int | None, n: int, grid: Path) -> dict:
@@ -107,6 +116,7 @@ def main() -> None:
     p.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "mnist"))
     p.add_argument("--out", type=Path, default=None, help="folder for runs/ and grids/ [default: a new temp folder]")
     p.add_argument("--quiet", action="store_true", help="hide the runs' own progress lines")
+    p.add_argument("--train-args", default="", help="more `diffdash new` options for every run, e.g. '--ema 0.999'")
     args = p.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_quality-"))
     args.runs_dir, grids = out / "runs", out / "grids"
@@ -124,16 +134,19 @@ def main() -> None:
     print(f"data {data.describe()}; classifier test accuracy {clf.test_accuracy:.2%}", flush=True)
 
     rows = []
-    for budget in [b.strip() for b in args.budgets.split(",") if b.strip()]:
-        for label in networks:
-            name = f"{label.replace(' ', '-').replace(',', '_')}-{budget}"
+    budgets = [b.strip() for b in args.budgets.split(",") if b.strip()]
+    for label in networks:
+        for budget in budgets:
+            name = label.replace(" ", "-").replace(",", "_")
             run = train(name, NETWORKS[label], budget, args)
             config = RunConfig.from_dict(run.read_config())
             spent = time_spent(run.read_events()[0])
-            own = scored(run, clf, data, config.sampler, config.sample_steps, args.n, grids / f"{name}-own.png")
-            fast = scored(run, clf, data, *FAST_SAMPLER, args.n, grids / f"{name}-dpm.png")
+            grid = grids / f"{name}-{budget}"
+            own_png, fast_png = (grid.with_name(f"{grid.name}-{kind}.png") for kind in ("own", "dpm"))
+            own = scored(run, clf, data, config.sampler, config.sample_steps, args.n, own_png)
+            fast = scored(run, clf, data, *FAST_SAMPLER, args.n, fast_png)
             rows.append((budget, label, flops_per_image(config), spent, spent.images / n_train, own, fast))
-            print(f"  {name}: FID {own['fid']:.1f} ({own['label']}), {fast['fid']:.1f} (dpm++2m 20)", flush=True)
+            print(f"  {name} at {budget}: FID {own['fid']:.1f} ({own['label']}), {fast['fid']:.1f} (dpm++2m 20)")
 
     print(f"\nCPU: {cpu_line()}; {args.threads} threads; default precision; full MNIST ({n_train:,} training digits)")
     print(f"FID (MNIST classifier), n={args.n}; real training digits at the same n: {real:.2f}")

@@ -79,6 +79,16 @@ def run_study(text: str, folder: Path, name: str, parallel: int, env: dict) -> f
     return seconds
 
 
+def cpu_line() -> str:
+    name = "unknown CPU"
+    info = Path("/proc/cpuinfo")
+    for line in info.read_text().splitlines() if info.exists() else []:
+        if line.startswith("model name"):
+            name = line.split(":", 1)[1].strip()
+            break
+    return f"{name}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--trials", type=int, default=16)
@@ -99,8 +109,10 @@ def main() -> None:
     env = {**os.environ, "DIFFDASH_RUNS": str(folder / "runs")}
     common = dict(epochs=args.epochs, train_limit=args.train_limit, threads=args.threads, trials=args.trials)
     startup = min(4, max(1, args.trials // 2))  # trials finished before the median pruner prunes
+    warm = os.environ.get("DIFFDASH_WARM_START", "1") not in ("0", "no", "false")
     print(f"{args.trials} trials x {args.epochs} epochs of {args.train_limit} digits, {args.parallel} at a time, "
-          f"{args.threads} thread(s) each; pruner {args.pruner}; {os.cpu_count()} CPUs; folder {folder}")  # fmt: skip
+          f"{args.threads} thread(s) each; pruner {args.pruner}; trials start {'warm (forked)' if warm else 'cold'}; "
+          f"{cpu_line()}; folder {folder}")  # fmt: skip
     results = {}
     for name, pruner in (("pruned", args.pruner), ("unpruned", "none")):
         text = STUDY.format(name=name, pruner=pruner, startup=startup, **common)
@@ -121,8 +133,8 @@ def main() -> None:
     a, b = results["pruned"][1], results["unpruned"][1]
     same = a.params["n_hidden"] == b.params["n_hidden"]
     print(f"time ratio pruned/unpruned: {ratio:.2f} (target <= 0.60: {'met' if ratio <= 0.60 else 'NOT met'}); "
-          f"epochs trained ratio {results['pruned'][2] / results['unpruned'][2]:.2f} (each trial also pays a process "
-          "start, which pruning does not save)")  # fmt: skip
+          f"epochs trained ratio {results['pruned'][2] / results['unpruned'][2]:.2f} (each trial also pays its start, "
+          "which pruning does not save)")  # fmt: skip
     print(f"best setting: pruned lr {a.params['lr']:.3g} n_hidden {a.params['n_hidden']} val {a.value:.5f}; "
           f"unpruned lr {b.params['lr']:.3g} n_hidden {b.params['n_hidden']} val {b.value:.5f}")  # fmt: skip
     print(

@@ -33,6 +33,7 @@ from diffdash.study.members import (
     write_tag,
 )
 from diffdash.study.spec import Member, Study
+from diffdash.study.warm_start import WarmProcess, start_member, warm_start_wanted
 
 READY_WAIT_S = 300.0  # longest a launch holds back the next one while it sets up (data, classifier)
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -45,7 +46,7 @@ class StudyRefused(RuntimeError):
 @dataclass
 class Child:
     member: Member
-    proc: subprocess.Popen
+    proc: subprocess.Popen | WarmProcess
     action: str
     started: float
     log: IO[bytes]
@@ -208,9 +209,16 @@ class StudyRunner:
         f = open(log, "ab")  # noqa: SIM115 - open for the child's lifetime, closed in _reap
         f.write(f"\n$ {' '.join(argv[1:])}\n".encode())
         f.flush()
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
+        proc: subprocess.Popen | WarmProcess | None = None
+        if warm_start_wanted():  # forked from a server that imported torch once: no Python start per member
+            try:
+                proc = start_member(argv[3:], env, str(log), self.threads)
+            except OSError as exc:  # no fork server here: a fresh process, as with DIFFDASH_WARM_START=0
+                self.say(f"{s.name}: warm start failed ({exc}); starting a fresh process")
+        if proc is None:
+            proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            )
         write_launch(self.root, self.study, s.member, proc.pid, _proc_start(proc.pid), argv)
         self.active.append(Child(s.member, proc, s.action, time.monotonic(), f))
         verb = "resuming" if s.action == "resume" else "starting"
