@@ -104,12 +104,13 @@ def main() -> None:
         args.trials, args.epochs, args.train_limit, args.parallel = 4, 2, 128, 1
     from diffdash.study import load_study
     from diffdash.study.search_trials import read_trials
+    from diffdash.study.warm_start import warm_start_wanted
 
     folder = Path(tempfile.mkdtemp(prefix="bench-search-"))
     env = {**os.environ, "DIFFDASH_RUNS": str(folder / "runs")}
     common = dict(epochs=args.epochs, train_limit=args.train_limit, threads=args.threads, trials=args.trials)
     startup = min(4, max(1, args.trials // 2))  # trials finished before the median pruner prunes
-    warm = os.environ.get("DIFFDASH_WARM_START", "1") not in ("0", "no", "false")
+    warm = warm_start_wanted()  # the runner's own reading of DIFFDASH_WARM_START
     print(f"{args.trials} trials x {args.epochs} epochs of {args.train_limit} digits, {args.parallel} at a time, "
           f"{args.threads} thread(s) each; pruner {args.pruner}; trials start {'warm (forked)' if warm else 'cold'}; "
           f"{cpu_line()}; folder {folder}")  # fmt: skip

@@ -75,10 +75,6 @@ class WarmProcess:
         self._pidfd = None
         return self._code
 
-    def wait(self, timeout: float | None = None) -> int | None:
-        self._process.join(timeout)
-        return self.poll()
-
     def send_signal(self, sig: int) -> None:
         """Signal it while it lives; an ended member (even one whose pid is reused) is left alone."""
         if self.poll() is not None:
@@ -90,9 +86,6 @@ class WarmProcess:
                 os.kill(self.pid, sig)
         except ProcessLookupError:
             pass
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
 
 
 def warm_start_wanted() -> bool:
