@@ -183,6 +183,21 @@ def test_guidance_sweep_prints_a_table_and_writes_json_and_png_but_no_event(cond
     from PIL import Image
 
     assert Image.open(png).size == (800, 450)
+    assert json_path.stem == png.stem and json_path.stem.endswith("-w0_2_8"), "the file names say which scales"
+
+
+def test_a_sweep_over_other_scales_keeps_the_first_and_no_write_writes_nothing(cond_copy):
+    runs, env = cond_copy
+    run = RunDir(runs / "cond")
+    assert invoke("eval", "cond", "-n", str(EVAL_N), "--guidance", "0,2", runs=runs, env=env).exit_code == 0
+    first = {p.name: p.read_bytes() for p in (run.path / "eval").iterdir()}
+    assert invoke("eval", "cond", "-n", str(EVAL_N), "--guidance", "1,4", runs=runs, env=env).exit_code == 0
+    both = {p.name: p.read_bytes() for p in (run.path / "eval").iterdir()}
+    assert len(both) == 2 * len(first) and all(both[name] == data for name, data in first.items())
+    before = files_of(runs / "cond")
+    result = invoke("eval", "cond", "-n", str(EVAL_N), "--guidance", "0,8", "--no-write", runs=runs, env=env)
+    assert result.exit_code == 0 and "best accuracy" in result.output and "wrote" not in result.output, result.output
+    assert files_of(runs / "cond") == before, "--no-write: the sweep is printed, nothing is written"
 
 
 @pytest.mark.parametrize(

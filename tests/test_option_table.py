@@ -107,6 +107,29 @@ def test_study_files_take_the_networks_and_check_their_options(tmp_path):
         load_study(path)
 
 
+def test_a_network_sets_its_own_default_lr_and_an_explicit_one_wins(tmp_path):
+    from diffdash.study import load_study
+    from diffdash.study.members import expected_config
+
+    help_text = CliRunner().invoke(cli, ["new", "--help"], terminal_width=200).output
+    assert "Adam learning rate. [default: 0.0002; --net unet 0.001]" in help_text
+    (lr,) = [o for o in OPTIONS if o.name == "lr"]
+    assert lr.default_for("ddpm", "unet") == 1e-3 and lr.default_for("cold", "unet") == 1e-3
+    assert lr.default_for("ddpm", "cnn") == 2e-4 == RunConfig().lr, "the CNN keeps the coursework's lr"
+    path = tmp_path / "s.toml"
+    path.write_text(
+        '[study]\nname = "lrs"\n[runs.u]\nnet = "unet"\n[runs.c]\nnet = "cnn"\n'
+        '[runs.w]\nnet = "unet"\nlr = 5e-4\n[runs.k]\nmodel = "cold"\nnet = "unet"\n'
+    )
+    members = {m.name: m for m in load_study(path).members}
+    got = {name: expected_config(m)["lr"] for name, m in members.items()}
+    assert got == {"u": 1e-3, "c": 2e-4, "w": 5e-4, "k": 1e-3}
+    assert "--lr" not in members["u"].argv and members["w"].argv[members["w"].argv.index("--lr") + 1] == "0.0005"
+    path.write_text('[study]\nname = "lrs"\n[runs.n]\nn_T = true\n')
+    with pytest.raises(Exception, match=r"takes a value like 1000, got true"):  # not 'like None'
+        load_study(path)
+
+
 def test_runs_lists_the_network(runs_dir, tmp_path):
     from diffdash.store import RunDir
 

@@ -44,6 +44,10 @@ def test_the_networks_study_is_valid_as_written():
     assert members["ddpm-unet-32"]["unet_channels"] == "32,64,128"  # as `new` reads --unet-channels
     heavy = members["cold-k13-s7-unet"]
     assert (heavy["model"], heavy["kernel_size"], heavy["kernel_std"]) == ("cold", 13, 7.0)
+    from diffdash.study.members import expected_config
+
+    lrs = [expected_config(m)["lr"] for m in study.members]  # each network's own default
+    assert lrs == [2e-4, 1e-3, 1e-3, 2e-4, 1e-3]
 
 
 def diffdash(*args: str) -> subprocess.CompletedProcess:

@@ -98,7 +98,7 @@ def print_figures(event: dict[str, Any], reference: float | None, table: dict | 
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling noise.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--data-dir", default=None, help="MNIST folder and classifier cache [default: the run's; DIFFDASH_DATA].")
-@click.option("--no-write", is_flag=True, help="Only print; do not append the eval event to the run.")
+@click.option("--no-write", is_flag=True, help="Only print: append no eval event (and, for a sweep, write no files).")
 @click.option(
     "--guidance",
     "guidance_text",
@@ -187,7 +187,7 @@ def eval_command(
     if len(events) > 1:
         from diffdash.commands.guidance_sweep import report_sweep
 
-        report_sweep(run, events, reference)  # a sweep is written beside the run, not appended to its metrics
+        report_sweep(run, events, reference, write=not no_write)  # beside the run, not appended to its metrics
         return
     print_figures(event, reference, table)
     if "accuracy" in event:

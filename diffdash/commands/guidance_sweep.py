@@ -34,8 +34,17 @@ def sweep_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def report_sweep(run: Any, events: list[dict[str, Any]], reference: float | None) -> None:
-    """Print the sweep's table and write it as <run>/eval/guidance-....json and .png."""
+def sweep_stem(events: list[dict[str, Any]]) -> str:
+    """The files' name: checkpoint epoch, sampler, n, seed and the scales swept, so sweeps over other scales of
+    the same checkpoint sit beside each other instead of replacing each other."""
+    e0 = events[0]
+    scales = "_".join(f"{e['guidance']:g}" for e in events)
+    return f"guidance-epoch{e0['epoch']}-{e0['sampler']}{e0['steps']}-n{e0['n']}-seed{e0.get('seed', 0)}-w{scales}"
+
+
+def report_sweep(run: Any, events: list[dict[str, Any]], reference: float | None, write: bool = True) -> None:
+    """Print the sweep's table and, unless `write` is false (`--no-write`), write it as
+    <run>/eval/guidance-....json and .png."""
     from diffdash.metrics.fid import FID_LABEL
 
     click.echo(f"{'guidance':>8}  {FID_LABEL:>22}  {'accuracy':>8}  {'confidence':>10}  {'seconds':>7}")
@@ -50,8 +59,9 @@ def report_sweep(run: Any, events: list[dict[str, Any]], reference: float | None
         f"best accuracy {best['accuracy']:.3f} at guidance {best['guidance']:g}; lowest FID {lowest['fid']:.3f} at "
         f"guidance {lowest['guidance']:g}" + (f" (real training digits, same n: {reference:.3f})" if reference else "")
     )
-    e0 = events[0]
-    stem = f"guidance-epoch{e0['epoch']}-{e0['sampler']}{e0['steps']}-n{e0['n']}-seed{e0.get('seed', 0)}"
+    if not write:
+        return
+    e0, stem = events[0], sweep_stem(events)
     folder = run.path / "eval"
     try:
         folder.mkdir(exist_ok=True)

@@ -33,14 +33,14 @@ def click_option(option: Option):
         kind = click.IntRange(*option.bounds)
     default = option.cli_default()
     help_text = option.help
-    if option.by_model:
+    if option.varies:
         help_text += f" [default: {option.default_text()}]"
     return click.option(
         option.flag,
         option.name,
         type=kind,
         default=default,
-        show_default=default is not None and not option.by_model,
+        show_default=default is not None and not option.varies,
         metavar=choices_metavar(option),
         help=help_text,
     )

@@ -200,6 +200,10 @@ def resume_command(
             raise bad("epochs", f"epochs must be at least 1, got {epochs}")
         if epochs > MAX_EPOCHS:  # as `new`: recorded, a typo would leave a config.json no command reads
             raise bad("epochs", f"epochs must be at most {MAX_EPOCHS}, got {epochs}")
+        if epochs < (done := trained_epochs(run)):  # the total, not more: fewer would mark it "finished 18/5"
+            raise bad(
+                "epochs", f"--epochs is the total to train to, and {run.id} has trained {done}: give {done} or more"
+            )
         config.epochs = epochs
     if compile_ is not None and compile_ != config.compile:
         if nproc > 1:  # the workers read the run's config.json, which says how it was trained so far

@@ -4,7 +4,9 @@ A network's module is torch-free when imported, so the option table (and `--help
   - `LABEL`: one line saying what the network is;
   - `OPTIONS`: its own options (`Option`s with `applies_to="net:NAME"`), which the option table gathers through
     `network_options()` below: config.json keeps only the chosen network's, `--help` groups them under it;
-  - `network_class()`: its `nn.Module` class, built on the first call (torch is imported there) and cached.
+  - `network_class()`: its `nn.Module` class, built on the first call (torch is imported there) and cached;
+  - optionally `DEFAULTS`: its own defaults for general options, e.g. {"lr": 1e-3} (a run that does not set the
+    option gets it; `--help` shows it beside the general default).
 The class has
   - `from_config(config, num_classes=None)`: built from a RunConfig (its own options are config fields);
   - `forward(x, t, y=None)`: x (B, 1, 28, 28), t the time as a fraction of n_T (B,), y optional class labels
@@ -59,6 +61,15 @@ def network_options() -> tuple[Option, ...]:
                 raise ValueError(f"models/{name}.py declares {option.name} for {option.applies_to!r}, not 'net:{name}'")
             gathered.append(option)
     return tuple(gathered)
+
+
+def network_defaults() -> dict[str, dict[str, Any]]:
+    """What the networks' `DEFAULTS` set, by option: {"lr": {"unet": 0.001}}."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in NETWORKS:
+        for option, value in getattr(network_module(name), "DEFAULTS", {}).items():
+            found.setdefault(option, {})[name] = value
+    return found
 
 
 def network_text(config: Mapping[str, Any]) -> str:

@@ -31,6 +31,7 @@ class Option:
     section: str = ""  # --help's group; default: from applies_to
     parse: Callable[[str], Any] | None = None  # command-line text -> value (lists: "16,32" -> [16, 32])
     by_model: dict[str, Any] = field(default_factory=dict)  # a default that depends on --model
+    by_net: dict[str, Any] = field(default_factory=dict)  # a default that depends on --net (a network's DEFAULTS)
     bounds: tuple[int, int | None] | None = None  # a whole number's range (None: no top), checked on the command line
     cli: bool = True  # a flag of `diffdash new` (False: set by the tool, e.g. --study's tag is its own flag)
 
@@ -70,18 +71,30 @@ class Option:
     def allowed(self) -> tuple:
         return self.choices() if callable(self.choices) else self.choices
 
+    @property
+    def varies(self) -> bool:
+        """Whether the default depends on --model or --net (the flag's default is then None, resolved later)."""
+        return bool(self.by_model or self.by_net)
+
+    def default_for(self, model: str, net: str) -> Any:
+        """The default of a run of this model and network: the network's own, else the model's, else the one."""
+        return self.by_net.get(net, self.by_model.get(model, self.default))
+
     def cli_default(self) -> Any:
-        """The flag's default: None where it depends on --model, the text form of a list."""
-        if self.by_model:
+        """The flag's default: None where it depends on --model or --net, the text form of a list."""
+        if self.varies:
             return None
         if isinstance(self.default, list):
             return ",".join(str(v) for v in self.default)
         return self.default
 
     def default_text(self) -> str:
-        """'ddpm 1000, cold 20' for a default per model, else the flag's default as --help shows it."""
+        """'ddpm 1000, cold 20' for a default per model, '0.0002; --net unet 0.001' for one a network sets, else the
+        flag's default as --help shows it."""
         if self.by_model:
             return ", ".join(f"{model} {value}" for model, value in self.by_model.items())
+        if self.by_net:
+            return "; ".join((str(self.default), *(f"--net {net} {value}" for net, value in self.by_net.items())))
         return "" if self.cli_default() is None else str(self.cli_default())
 
     def problem(self, value: Any, config: Any) -> str | None:

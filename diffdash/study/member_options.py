@@ -55,7 +55,8 @@ def as_text(option: Option, value: Any) -> str | None:
             raise OptionError(option.name, f"takes true or false, got {value!r}")
         return None
     if isinstance(value, bool):
-        raise OptionError(option.name, f"takes a value like {option.cli_default()!r}, got {str(value).lower()}")
+        example = option.default if option.varies else option.cli_default()
+        raise OptionError(option.name, f"takes a value like {example!r}, got {str(value).lower()}")
     if isinstance(value, list):
         if not value or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
             raise OptionError(option.name, f"a list here must hold numbers, e.g. [16, 32, 32, 16], got {value!r}")
