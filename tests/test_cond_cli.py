@@ -209,3 +209,17 @@ def test_a_bad_sweep_is_refused_before_any_work(cond_copy, text, needle):
     before = files_of(runs / "cond")
     assert_one_line_refusal(invoke("eval", "cond", "--guidance", text, runs=runs, env=env), needle)
     assert files_of(runs / "cond") == before
+
+
+def test_sweep_file_names_read_back_as_the_scales_and_stay_short():
+    from diffdash.commands.guidance_sweep import sweep_stem
+    from diffdash.options.cond_options import parse_guidance_list
+
+    def events(ws):
+        return [{"epoch": 3, "sampler": "ddim", "steps": 50, "n": 100, "seed": 0, "guidance": w} for w in ws]
+
+    assert parse_guidance_list("-0,1") == [0.0, 1.0] and str(parse_guidance_list("-0")[0]) == "0.0"
+    assert sweep_stem(events([0.0, 0.5, 2.0])) == "guidance-epoch3-ddim50-n100-seed0-w0_0.5_2"
+    assert sweep_stem(events([1.0, 1.0000001])).endswith("-w1_1.0000001"), "two sweeps, two names"
+    long = sweep_stem(events([i * 0.1234567 for i in range(40)]))
+    assert len(long) < 100 and "-w40scales-" in long

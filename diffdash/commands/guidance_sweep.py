@@ -7,6 +7,7 @@ point per checkpoint. `diffdash eval RUN --guidance W` (one scale) appends as an
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import click
 
 SIZE = (8.0, 4.5)  # 800 x 450 px
 DPI = 100
+MAX_SCALES_TEXT = 80  # the scales in a sweep's file name; longer lists are hashed
 
 
 def print_per_digit(event: dict[str, Any]) -> None:
@@ -34,11 +36,20 @@ def sweep_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def scale_text(w: float) -> str:
+    """2.0 -> '2', 0.5 -> '0.5'; the shortest text that reads back as the same number (1.0000001 is not '1')."""
+    text = f"{w:g}"
+    return text if float(text) == w else repr(float(w))
+
+
 def sweep_stem(events: list[dict[str, Any]]) -> str:
     """The files' name: checkpoint epoch, sampler, n, seed and the scales swept, so sweeps over other scales of
-    the same checkpoint sit beside each other instead of replacing each other."""
+    the same checkpoint sit beside each other instead of replacing each other (a list too long for a file name
+    is named by its count and a hash of the scales)."""
     e0 = events[0]
-    scales = "_".join(f"{e['guidance']:g}" for e in events)
+    scales = "_".join(scale_text(e["guidance"]) for e in events)
+    if len(scales) > MAX_SCALES_TEXT:
+        scales = f"{len(events)}scales-{hashlib.sha1(scales.encode()).hexdigest()[:10]}"
     return f"guidance-epoch{e0['epoch']}-{e0['sampler']}{e0['steps']}-n{e0['n']}-seed{e0.get('seed', 0)}-w{scales}"
 
 

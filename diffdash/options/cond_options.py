@@ -72,7 +72,7 @@ def parse_guidance_list(text: str) -> list[float]:
         problem = guidance_problem(value, "--guidance")
         if problem:
             raise ValueError(problem)
-        values.append(value)
+        values.append(value + 0.0)  # -0 is 0, in the table and in file names
     if len(set(values)) != len(values):
         raise ValueError(f"--guidance lists a value twice: {text}")
     return values

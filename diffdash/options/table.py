@@ -25,6 +25,8 @@ def _with_network_defaults(options: tuple[Option, ...]) -> tuple[Option, ...]:
     """The general options with the defaults networks declare for them (a network's `DEFAULTS`, e.g. the U-Net's
     lr) as `by_net`."""
     declared = network_defaults()
+    if unknown := set(declared) - {o.name for o in options}:
+        raise ValueError(f"a network's DEFAULTS names no option: {', '.join(sorted(unknown))}")
     return tuple(replace(o, by_net=declared[o.name]) if o.name in declared else o for o in options)
 
 

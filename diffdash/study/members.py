@@ -160,6 +160,8 @@ def inspect(root: Path, study: Study, member: Member) -> MemberState:
         out.action = "skip"
     elif state == "stopped" and (status or {}).get("reason") == "max-time":  # the budget is the run's end
         out.action, out.why = "skip", "its --max-time is spent"
+    elif epoch >= member.epochs:  # stopped or crashed past a lowered `epochs`: done (`resume` refuses fewer)
+        out.action, out.why = "skip", f"it trained {epoch} epochs; the file asks for {member.epochs}"
     elif not run.last_checkpoint.is_file() and state == "finished":
         out.action, out.why = "refuse", f"{run.path} is finished at epoch {epoch} and has no checkpoint to extend"
     elif not run.last_checkpoint.is_file():
