@@ -370,7 +370,8 @@ def test_the_option_table_reads_registries_only_lazily() -> None:
     imported (their torch classes are made on first use)."""
     from diffdash.models import NETWORKS
 
-    networks = {"diffdash.models", "diffdash.models.network_options"}  # `from diffdash.models import network_options`
+    # `from diffdash.models import DEFAULT_NETWORK, network_defaults, network_options`: the registry's torch-free part
+    networks = {f"diffdash.models{name}" for name in ("", ".DEFAULT_NETWORK", ".network_defaults", ".network_options")}
     eager = {
         f"{module_name(path)} imports {name}"
         for path in sorted((PACKAGE / "options").rglob("*.py"))
