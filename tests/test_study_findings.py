@@ -70,7 +70,7 @@ def test_member_states(tmp_path):
     status = json.loads((root / "rec-small" / "status.json").read_text())
     (root / "rec-small" / "status.json").write_text(json.dumps({**status, "state": "stopped", "reason": "user"}))
     fewer = study.members[0]
-    fewer.params["epochs"] = status["epoch"] - 1 if status["epoch"] > 1 else 1
+    fewer.params["epochs"] = max(status["epoch"] - 1, 1)
     done = inspect(root, study, fewer)  # a stopped run past a lowered `epochs` is done, not resumed to fewer
     assert (done.action, done.why) == ("skip", f"it trained {status['epoch']} epochs; the file asks for {fewer.epochs}")
 

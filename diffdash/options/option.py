@@ -91,11 +91,11 @@ class Option:
     def default_text(self) -> str:
         """'ddpm 1000, cold 20' for a default per model, '0.0002; --net unet 0.001' for one a network sets, else the
         flag's default as --help shows it."""
-        base = [", ".join(f"{model} {value}" for model, value in self.by_model.items())] if self.by_model else []
+        per_model = ", ".join(f"{model} {value}" for model, value in self.by_model.items())
         if self.by_net:  # a network's own default comes before the model's (default_for)
-            return "; ".join((*(base or [str(self.default)]), *(f"--net {n} {v}" for n, v in self.by_net.items())))
-        if base:
-            return base[0]
+            return "; ".join((per_model or str(self.default), *(f"--net {n} {v}" for n, v in self.by_net.items())))
+        if per_model:
+            return per_model
         return "" if self.cli_default() is None else str(self.cli_default())
 
     def problem(self, value: Any, config: Any) -> str | None:
